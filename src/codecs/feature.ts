@@ -1,0 +1,446 @@
+/**
+ * Feature codecs: what a split pipeline sends for an intermediate tensor. Codecs are built
+ * from plain data specs (registry keys plus parameters), so pipelines are configs.
+ *
+ * - `quant`: uniform quantisation (2..8 bits, per tensor or per channel) with a header
+ *   (shape, scale, offset), then an entropy stage: `packed` (bit packing), `deflate`,
+ *   `brotli` (Node's zlib on the packed bytes) or `rans` (per-tensor histogram model sent as
+ *   side information, then rANS).
+ * - `float16`, `float32`: the raw tensor with its shape.
+ * - `factorized`: a bottleneck student's latent, coded with rANS under the learned
+ *   factorized prior from the model's meta.json (no header: the receiver has the model).
+ * - `fixedquant`: the channel-reduction baseline's latent, quantised with the scale and zero
+ *   point from its meta.json, then one of the entropy stages above.
+ *
+ * Every codec's decode returns exactly `reference(values)`: the tensor the receiver can
+ * reconstruct, bit for bit.
+ */
+import * as zlib from 'zlib';
+import { ByteReader, ByteWriter } from './bitio';
+import { fromHalfBits, toHalfBits } from './float16';
+import { buildHistogramModel, readHistogramModel } from './histogram';
+import {
+  channelsOf,
+  dequantize,
+  Granularity,
+  packBits,
+  quantize,
+  Quantized,
+  readQuantHeader,
+  readShape,
+  sizeOf,
+  unpackBits,
+  writeQuantHeader,
+  writeShape,
+} from './quantize';
+import { RANS_PRECISION, RansTable, ransCostBits, ransDecode, ransEncode } from './rans';
+
+/** Lossless stage applied to quantised symbols. */
+export type EntropyStage = 'packed' | 'deflate' | 'brotli' | 'rans';
+export const ENTROPY_STAGES: readonly EntropyStage[] = ['packed', 'deflate', 'brotli', 'rans'];
+
+/** Data description of a feature codec (what configs and caches name). */
+export type FeatureCodecSpec =
+  | { codec: 'quant'; bits: number; granularity: Granularity; entropy: EntropyStage }
+  | { codec: 'float16' }
+  | { codec: 'float32' }
+  | { codec: 'factorized' }
+  | { codec: 'fixedquant'; entropy: EntropyStage };
+
+/** The entropy model of a bottleneck student, as in the zoo's meta.json. */
+export interface FactorizedPrior {
+  latentShape: number[];
+  medians: number[];
+  precision: number;
+  minQ: number[];
+  lengths: number[];
+  cdfs: number[][];
+  pmfs: number[][];
+  likelihoodBound: number;
+}
+
+/** The channel-reduction latent's fixed 8-bit quantiser, as in the zoo's meta.json. */
+export interface FixedQuantizer {
+  latentShape: number[];
+  quantBits: number;
+  scale: number[];
+  zeroPoint: number[];
+}
+
+/** A feature codec instance. */
+export interface FeatureCodec {
+  readonly spec: FeatureCodecSpec;
+  /** Registry key, e.g. 'quant'. */
+  readonly name: string;
+  /** Parameters as a stable string, e.g. 'bits=8;granularity=channel;entropy=rans'. */
+  readonly params: string;
+  /**
+   * Identifies the reconstruction: codecs with the same key decode every tensor to the same
+   * values (they differ only in their lossless stage), so a tail run can be shared.
+   */
+  readonly reconstructionKey: string;
+  /** Whether estimatedBits is meaningful (entropy-model codecs). */
+  readonly hasEstimate: boolean;
+  encode(values: Float32Array, shape: readonly number[]): Uint8Array;
+  decode(bytes: Uint8Array): { values: Float32Array; shape: number[] };
+  /** The tensor decode(encode(values)) returns. */
+  reference(values: Float32Array, shape: readonly number[]): Float32Array;
+  /** Model estimate of the payload in bits (sum of -log2 p), for entropy-model codecs. */
+  estimatedBits(values: Float32Array, shape: readonly number[]): number;
+}
+
+/** Formats a spec's parameters as 'k=v;k=v' (stable order, no codec name). */
+export function specParams(spec: FeatureCodecSpec): string {
+  const { codec: _codec, ...rest } = spec as Record<string, unknown>;
+  return Object.entries(rest)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(';');
+}
+
+function brotliParams(n: number): zlib.BrotliOptions {
+  return {
+    params: {
+      [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
+      [zlib.constants.BROTLI_PARAM_SIZE_HINT]: n,
+    },
+  };
+}
+
+/** Applies the lossless stage to symbols of `bits` bits, appending to `w`. */
+function encodeStage(w: ByteWriter, symbols: Uint8Array, bits: number, stage: EntropyStage): void {
+  switch (stage) {
+    case 'packed':
+      w.bytes(packBits(symbols, bits));
+      return;
+    case 'deflate':
+      w.bytes(zlib.deflateRawSync(packBits(symbols, bits), { level: 9 }));
+      return;
+    case 'brotli': {
+      const packed = packBits(symbols, bits);
+      w.bytes(zlib.brotliCompressSync(packed, brotliParams(packed.length)));
+      return;
+    }
+    case 'rans': {
+      const model = buildHistogramModel(symbols, 1 << bits);
+      w.bytes(model.sideInfo);
+      w.bytes(ransEncode(symbols, model.table));
+      return;
+    }
+  }
+}
+
+let ransScratch = new Int32Array(0);
+
+/** Inverse of encodeStage: fills `out` with `out.length` symbols from the rest of `r`. */
+function decodeStage(r: ByteReader, out: Uint8Array, bits: number, stage: EntropyStage): void {
+  const n = out.length;
+  const rest = r.rest();
+  switch (stage) {
+    case 'packed':
+      unpackBits(rest, bits, n, out);
+      return;
+    case 'deflate':
+      unpackBits(zlib.inflateRawSync(rest), bits, n, out);
+      return;
+    case 'brotli':
+      unpackBits(zlib.brotliDecompressSync(rest), bits, n, out);
+      return;
+    case 'rans': {
+      const { table, end } = readHistogramModel(rest, 0, 1 << bits);
+      if (ransScratch.length < n) ransScratch = new Int32Array(n);
+      ransDecode(rest, end, n, table, ransScratch);
+      for (let i = 0; i < n; i++) out[i] = ransScratch[i];
+      return;
+    }
+  }
+}
+
+/** Histogram-model cost in bits: side information plus sum of -log2 p under it. */
+function histogramBits(symbols: Uint8Array, bits: number): number {
+  const model = buildHistogramModel(symbols, 1 << bits);
+  return model.sideBits + ransCostBits(symbols, model.table);
+}
+
+function checkShape(values: Float32Array, shape: readonly number[], expected?: readonly number[]): void {
+  if (values.length !== sizeOf(shape)) throw new Error(`codec: ${values.length} values for shape [${shape.join(',')}]`);
+  if (expected && (expected.length !== shape.length || expected.some((d, i) => d !== shape[i]))) {
+    throw new Error(`codec: tensor shape [${shape.join(',')}] differs from the model's [${expected.join(',')}]`);
+  }
+}
+
+class QuantCodec implements FeatureCodec {
+  readonly name = 'quant';
+  readonly params: string;
+  readonly reconstructionKey: string;
+  readonly hasEstimate: boolean;
+  constructor(readonly spec: Extract<FeatureCodecSpec, { codec: 'quant' }>) {
+    this.params = specParams(spec);
+    this.reconstructionKey = `quant;bits=${spec.bits};granularity=${spec.granularity}`;
+    this.hasEstimate = spec.entropy === 'rans';
+  }
+  encode(values: Float32Array, shape: readonly number[]): Uint8Array {
+    checkShape(values, shape);
+    const q = quantize(values, shape, this.spec.bits, this.spec.granularity);
+    const w = new ByteWriter();
+    writeQuantHeader(w, q);
+    encodeStage(w, q.symbols, q.bits, this.spec.entropy);
+    return w.finish();
+  }
+  decode(bytes: Uint8Array): { values: Float32Array; shape: number[] } {
+    const r = new ByteReader(bytes);
+    const q = readQuantHeader(r, this.spec.bits, this.spec.granularity);
+    decodeStage(r, q.symbols, q.bits, this.spec.entropy);
+    return { values: dequantize(q), shape: q.shape };
+  }
+  reference(values: Float32Array, shape: readonly number[]): Float32Array {
+    return dequantize(quantize(values, shape, this.spec.bits, this.spec.granularity));
+  }
+  estimatedBits(values: Float32Array, shape: readonly number[]): number {
+    const q = quantize(values, shape, this.spec.bits, this.spec.granularity);
+    const w = new ByteWriter();
+    writeQuantHeader(w, q);
+    return w.length * 8 + histogramBits(q.symbols, q.bits);
+  }
+}
+
+class FloatCodec implements FeatureCodec {
+  readonly params = '';
+  readonly hasEstimate = false;
+  readonly name: string;
+  readonly reconstructionKey: string;
+  constructor(readonly spec: Extract<FeatureCodecSpec, { codec: 'float16' | 'float32' }>) {
+    this.name = spec.codec;
+    this.reconstructionKey = spec.codec;
+  }
+  encode(values: Float32Array, shape: readonly number[]): Uint8Array {
+    checkShape(values, shape);
+    const w = new ByteWriter();
+    writeShape(w, shape);
+    const head = w.finish();
+    const width = this.spec.codec === 'float16' ? 2 : 4;
+    const out = new Uint8Array(head.length + values.length * width);
+    out.set(head);
+    const view = new DataView(out.buffer, head.length);
+    for (let i = 0; i < values.length; i++) {
+      if (width === 2) view.setUint16(2 * i, toHalfBits(values[i]), true);
+      else view.setFloat32(4 * i, values[i], true);
+    }
+    return out;
+  }
+  decode(bytes: Uint8Array): { values: Float32Array; shape: number[] } {
+    const r = new ByteReader(bytes);
+    const shape = readShape(r);
+    const n = sizeOf(shape);
+    const width = this.spec.codec === 'float16' ? 2 : 4;
+    const body = r.bytes(n * width);
+    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    const values = new Float32Array(n);
+    for (let i = 0; i < n; i++) values[i] = width === 2 ? fromHalfBits(view.getUint16(2 * i, true)) : view.getFloat32(4 * i, true);
+    return { values, shape };
+  }
+  reference(values: Float32Array): Float32Array {
+    if (this.spec.codec === 'float32') return Float32Array.from(values);
+    return Float32Array.from(values, (v) => fromHalfBits(toHalfBits(v)));
+  }
+  estimatedBits(): number {
+    return NaN;
+  }
+}
+
+/** Rounds each latent value to its integer symbol around the channel median. */
+function latentSymbols(values: Float32Array, medians: Float64Array): Int32Array {
+  const C = medians.length;
+  const q = new Int32Array(values.length);
+  for (let i = 0, c = 0; i < values.length; i++) {
+    q[i] = Math.round(values[i] - medians[c]);
+    if (++c === C) c = 0;
+  }
+  return q;
+}
+
+class FactorizedCodec implements FeatureCodec {
+  readonly name = 'factorized';
+  readonly params = '';
+  readonly reconstructionKey = 'factorized';
+  readonly hasEstimate = true;
+  readonly spec: FeatureCodecSpec = { codec: 'factorized' };
+  readonly table: RansTable;
+  private readonly medians: Float64Array;
+  /** -log2 of the model likelihood per (channel, table index), floored at likelihoodBound. */
+  private readonly nll: Float64Array[];
+  private readonly shape: number[];
+  private readonly out: Int32Array;
+  constructor(private readonly prior: FactorizedPrior) {
+    const C = channelsOf(prior.latentShape);
+    const fields: Array<[string, number]> = [
+      ['medians', prior.medians.length],
+      ['minQ', prior.minQ.length],
+      ['lengths', prior.lengths.length],
+      ['cdfs', prior.cdfs.length],
+      ['pmfs', prior.pmfs.length],
+    ];
+    for (const [field, len] of fields) {
+      if (len !== C) throw new Error(`factorized prior: ${field} has ${len} entries for ${C} channels`);
+    }
+    if (prior.precision !== RANS_PRECISION) {
+      throw new Error(`factorized prior: precision ${prior.precision}, the coder uses ${RANS_PRECISION}`);
+    }
+    prior.cdfs.forEach((cdf, c) => {
+      if (cdf.length !== prior.lengths[c] + 1) throw new Error(`factorized prior: cdfs[${c}] has ${cdf.length} entries, expected lengths+1 = ${prior.lengths[c] + 1}`);
+    });
+    this.table = RansTable.fromCdfs(prior.minQ, prior.cdfs, true);
+    this.medians = Float64Array.from(prior.medians);
+    const bound = prior.likelihoodBound > 0 ? prior.likelihoodBound : 1e-9;
+    this.nll = prior.pmfs.map((p) => Float64Array.from(p, (v) => -Math.log2(Math.max(v, bound))));
+    this.shape = [...prior.latentShape];
+    this.out = new Int32Array(sizeOf(this.shape));
+  }
+  encode(values: Float32Array, shape: readonly number[]): Uint8Array {
+    checkShape(values, shape, this.shape);
+    return ransEncode(latentSymbols(values, this.medians), this.table);
+  }
+  /** Symbols the encoder sends (for tests and golden checks). */
+  symbols(values: Float32Array): Int32Array {
+    return latentSymbols(values, this.medians);
+  }
+  decode(bytes: Uint8Array): { values: Float32Array; shape: number[] } {
+    const n = this.out.length;
+    const end = ransDecode(bytes, 0, n, this.table, this.out);
+    if (end !== bytes.length) throw new Error(`factorized: ${bytes.length - end} trailing byte(s)`);
+    const values = new Float32Array(n);
+    const C = this.medians.length;
+    for (let i = 0, c = 0; i < n; i++) {
+      values[i] = this.out[i] + this.medians[c];
+      if (++c === C) c = 0;
+    }
+    return { values, shape: [...this.shape] };
+  }
+  reference(values: Float32Array, shape: readonly number[]): Float32Array {
+    checkShape(values, shape, this.shape);
+    const q = latentSymbols(values, this.medians);
+    const C = this.medians.length;
+    const out = new Float32Array(q.length);
+    for (let i = 0, c = 0; i < q.length; i++) {
+      out[i] = q[i] + this.medians[c];
+      if (++c === C) c = 0;
+    }
+    return out;
+  }
+  /** Sum of -log2 of the model likelihoods (the learned prior, not its 16-bit table). */
+  estimatedBits(values: Float32Array, shape: readonly number[]): number {
+    checkShape(values, shape, this.shape);
+    const q = latentSymbols(values, this.medians);
+    const C = this.medians.length;
+    let bits = 0;
+    for (let i = 0, c = 0; i < q.length; i++) {
+      const idx = q[i] - this.prior.minQ[c];
+      const last = this.prior.lengths[c] - 1;
+      bits += this.nll[c][idx >= 0 && idx < last ? idx : last];
+      if (++c === C) c = 0;
+    }
+    return bits;
+  }
+  /** Sum of -log2 p under the coder's 16-bit table, plus escape bypass bits. */
+  tableBits(values: Float32Array): number {
+    return ransCostBits(latentSymbols(values, this.medians), this.table);
+  }
+}
+
+class FixedQuantCodec implements FeatureCodec {
+  readonly name = 'fixedquant';
+  readonly params: string;
+  readonly reconstructionKey = 'fixedquant';
+  readonly hasEstimate: boolean;
+  private readonly scale: Float64Array;
+  private readonly zero: Float64Array;
+  private readonly levels: number;
+  constructor(readonly spec: Extract<FeatureCodecSpec, { codec: 'fixedquant' }>, private readonly fq: FixedQuantizer) {
+    this.params = specParams(spec);
+    this.hasEstimate = spec.entropy === 'rans';
+    const C = channelsOf(fq.latentShape);
+    if (fq.scale.length !== fq.zeroPoint.length || (fq.scale.length !== 1 && fq.scale.length !== C)) {
+      throw new Error(`fixedquant: scale/zeroPoint need 1 or ${C} entries, got ${fq.scale.length}/${fq.zeroPoint.length}`);
+    }
+    if (!(fq.quantBits >= 1 && fq.quantBits <= 8)) throw new Error(`fixedquant: quantBits ${fq.quantBits} not in 1..8`);
+    this.scale = Float64Array.from(fq.scale);
+    this.zero = Float64Array.from(fq.zeroPoint);
+    this.levels = (1 << fq.quantBits) - 1;
+  }
+  private symbols(values: Float32Array): Uint8Array {
+    const C = this.scale.length;
+    const out = new Uint8Array(values.length);
+    for (let i = 0, c = 0; i < values.length; i++) {
+      let q = Math.round(values[i] / this.scale[c]) + this.zero[c];
+      if (q < 0) q = 0;
+      else if (q > this.levels) q = this.levels;
+      out[i] = q;
+      if (++c === C) c = 0;
+    }
+    return out;
+  }
+  private values(symbols: Uint8Array): Float32Array {
+    const C = this.scale.length;
+    const out = new Float32Array(symbols.length);
+    for (let i = 0, c = 0; i < symbols.length; i++) {
+      out[i] = (symbols[i] - this.zero[c]) * this.scale[c];
+      if (++c === C) c = 0;
+    }
+    return out;
+  }
+  encode(values: Float32Array, shape: readonly number[]): Uint8Array {
+    checkShape(values, shape, this.fq.latentShape);
+    const w = new ByteWriter();
+    encodeStage(w, this.symbols(values), this.fq.quantBits, this.spec.entropy);
+    return w.finish();
+  }
+  decode(bytes: Uint8Array): { values: Float32Array; shape: number[] } {
+    const symbols = new Uint8Array(sizeOf(this.fq.latentShape));
+    decodeStage(new ByteReader(bytes), symbols, this.fq.quantBits, this.spec.entropy);
+    return { values: this.values(symbols), shape: [...this.fq.latentShape] };
+  }
+  reference(values: Float32Array, shape: readonly number[]): Float32Array {
+    checkShape(values, shape, this.fq.latentShape);
+    return this.values(this.symbols(values));
+  }
+  estimatedBits(values: Float32Array): number {
+    return histogramBits(this.symbols(values), this.fq.quantBits);
+  }
+}
+
+/** What model-specific codecs need from the model's metadata. */
+export interface CodecModelInfo {
+  prior?: FactorizedPrior;
+  fixedQuantizer?: FixedQuantizer;
+}
+
+/** Builds a feature codec from its spec (the registry). */
+export function createFeatureCodec(spec: FeatureCodecSpec, model: CodecModelInfo = {}): FeatureCodec {
+  switch (spec.codec) {
+    case 'quant':
+      if (!Number.isInteger(spec.bits) || spec.bits < 1 || spec.bits > 8) throw new Error(`quant: bits must be 1..8, got ${spec.bits}`);
+      if (!ENTROPY_STAGES.includes(spec.entropy)) throw new Error(`quant: unknown entropy stage '${spec.entropy}'`);
+      return new QuantCodec(spec);
+    case 'float16':
+    case 'float32':
+      return new FloatCodec(spec);
+    case 'factorized':
+      if (!model.prior) throw new Error('factorized codec needs the model\'s entropy prior (bottleneck.entropy in meta.json)');
+      return new FactorizedCodec(model.prior);
+    case 'fixedquant':
+      if (!model.fixedQuantizer) throw new Error('fixedquant codec needs the model\'s quantiser (bottleneck.scale/zeroPoint in meta.json)');
+      return new FixedQuantCodec(spec, model.fixedQuantizer);
+  }
+}
+
+export { FactorizedCodec };
+
+/** The naive-split codec sweep: every quantiser and entropy stage, plus float16 and float32. */
+export function naiveSplitCodecSpecs(): FeatureCodecSpec[] {
+  const specs: FeatureCodecSpec[] = [{ codec: 'float32' }, { codec: 'float16' }];
+  for (const bits of [8, 6, 4, 2]) {
+    for (const granularity of ['tensor', 'channel'] as const) {
+      for (const entropy of ENTROPY_STAGES) specs.push({ codec: 'quant', bits, granularity, entropy });
+    }
+  }
+  return specs;
+}

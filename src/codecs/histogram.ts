@@ -1,0 +1,155 @@
+/**
+ * Per-tensor histogram model for rANS, sent as side information.
+ *
+ * The encoder counts the symbols of one tensor and normalises the counts to a coarse
+ * precision of S bits (every symbol that occurs keeps at least one count, absent symbols get
+ * zero). Both sides scale those frequencies by 2^(16-S) to obtain the exact 16-bit table,
+ * so only the coarse frequencies travel. They are written as order-k Exp-Golomb codes over
+ * the occupied range [lo, hi], the last one implied by the total. S and k are chosen per
+ * tensor to minimise side bits plus coded bits, which matters for small tensors where a
+ * 256-entry table at full precision would cost more than the data.
+ */
+import { BitReader, BitWriter, expGolombBits } from './bitio';
+import { RANS_PRECISION, RansTable } from './rans';
+
+/** Bits needed to write a symbol of an alphabet of the given size. */
+function symbolBits(alphabet: number): number {
+  return Math.max(1, Math.ceil(Math.log2(alphabet)));
+}
+
+/**
+ * Normalises counts to frequencies summing to 2^s, keeping every non-zero count >= 1.
+ * Returns undefined when 2^s is smaller than the number of distinct symbols.
+ */
+export function normaliseCounts(counts: ArrayLike<number>, s: number): Uint32Array | undefined {
+  const target = 2 ** s;
+  let total = 0;
+  let distinct = 0;
+  for (let i = 0; i < counts.length; i++) {
+    total += counts[i];
+    if (counts[i] > 0) distinct++;
+  }
+  if (distinct === 0 || distinct > target) return undefined;
+  const f = new Uint32Array(counts.length);
+  let sum = 0;
+  for (let i = 0; i < counts.length; i++) {
+    if (counts[i] === 0) continue;
+    f[i] = Math.max(1, Math.round((counts[i] * target) / total));
+    sum += f[i];
+  }
+  // Fix the rounding error on the symbols where a change of one count costs least,
+  // i.e. the most frequent ones; removing never takes a symbol below one count.
+  const order = Array.from({ length: counts.length }, (_, i) => i)
+    .filter((i) => counts[i] > 0)
+    .sort((a, b) => counts[b] - counts[a] || a - b);
+  while (sum !== target) {
+    let changed = false;
+    for (const i of order) {
+      if (sum === target) break;
+      if (sum < target) {
+        const add = Math.min(target - sum, Math.max(1, Math.floor(f[i] / 4)));
+        f[i] += add;
+        sum += add;
+        changed = true;
+      } else if (f[i] > 1) {
+        const take = Math.min(sum - target, f[i] - 1, Math.max(1, Math.floor(f[i] / 4)));
+        f[i] -= take;
+        sum -= take;
+        changed = true;
+      }
+    }
+    if (!changed) return undefined;
+  }
+  return f;
+}
+
+/** A histogram model: its side information and the rANS table both sides derive from it. */
+export interface HistogramModel {
+  sideInfo: Uint8Array;
+  table: RansTable;
+  /** Side-information size in bits before byte padding. */
+  sideBits: number;
+}
+
+interface Choice { s: number; k: number; lo: number; hi: number; f: Uint32Array; bits: number; sideBits: number }
+
+/** Side-information bits for frequencies f over [lo, hi] with Exp-Golomb order k. */
+function sideBitsFor(f: Uint32Array, lo: number, hi: number, k: number, alphabet: number): number {
+  let bits = 2 * symbolBits(alphabet) + 4 + 4;
+  for (let v = lo; v < hi; v++) bits += expGolombBits(f[v], k);
+  return bits;
+}
+
+/**
+ * Builds the histogram model of `symbols` (values in [0, alphabet)), choosing the coarse
+ * precision and code order that minimise the total size.
+ */
+export function buildHistogramModel(symbols: ArrayLike<number>, alphabet: number): HistogramModel {
+  if (alphabet < 1 || alphabet > 1 << RANS_PRECISION) throw new Error(`histogram: bad alphabet ${alphabet}`);
+  const counts = new Float64Array(alphabet);
+  for (let i = 0; i < symbols.length; i++) {
+    const v = symbols[i];
+    if (!(v >= 0 && v < alphabet)) throw new Error(`histogram: symbol ${v} outside [0, ${alphabet})`);
+    counts[v]++;
+  }
+  let lo = 0;
+  let hi = alphabet - 1;
+  if (symbols.length === 0) {
+    counts[0] = 1; // an empty tensor still needs a valid (trivial) table
+  }
+  while (counts[lo] === 0) lo++;
+  while (counts[hi] === 0) hi--;
+  let best: Choice | undefined;
+  for (let s = 1; s <= RANS_PRECISION; s++) {
+    const f = normaliseCounts(counts, s);
+    if (!f) continue;
+    let dataBits = 0;
+    for (let v = lo; v <= hi; v++) if (counts[v] > 0) dataBits += counts[v] * (s - Math.log2(f[v]));
+    for (let k = 0; k < 16; k++) {
+      const sideBits = sideBitsFor(f, lo, hi, k, alphabet);
+      const bits = sideBits + dataBits;
+      if (!best || bits < best.bits - 1e-9) best = { s, k, lo, hi, f, bits, sideBits };
+    }
+  }
+  if (!best) throw new Error('histogram: no valid precision');
+  const w = new BitWriter();
+  const sb = symbolBits(alphabet);
+  w.bits(best.lo, sb);
+  w.bits(best.hi - best.lo, sb);
+  w.bits(best.s - 1, 4);
+  w.bits(best.k, 4);
+  for (let v = best.lo; v < best.hi; v++) w.expGolomb(best.f[v], best.k);
+  const sideBits = w.bitLength;
+  return { sideInfo: w.finish(), table: tableFrom(best.f, best.lo, best.hi, best.s), sideBits };
+}
+
+function tableFrom(f: ArrayLike<number>, lo: number, hi: number, s: number): RansTable {
+  const shift = 2 ** (RANS_PRECISION - s);
+  const freqs = new Uint32Array(hi - lo + 1);
+  for (let v = lo; v <= hi; v++) freqs[v - lo] = f[v] * shift;
+  return new RansTable([lo], [freqs], false);
+}
+
+/** Reads a histogram model written by buildHistogramModel; returns the table and the end offset. */
+export function readHistogramModel(
+  bytes: Uint8Array,
+  offset: number,
+  alphabet: number,
+): { table: RansTable; end: number } {
+  const r = new BitReader(bytes, offset);
+  const sb = symbolBits(alphabet);
+  const lo = r.bits(sb);
+  const hi = lo + r.bits(sb);
+  const s = r.bits(4) + 1;
+  const k = r.bits(4);
+  if (hi >= alphabet) throw new Error(`histogram: corrupt range [${lo}, ${hi}] for alphabet ${alphabet}`);
+  const f = new Float64Array(alphabet);
+  let sum = 0;
+  for (let v = lo; v < hi; v++) {
+    f[v] = r.expGolomb(k);
+    sum += f[v];
+  }
+  f[hi] = 2 ** s - sum;
+  if (f[hi] < 1) throw new Error('histogram: corrupt frequencies');
+  return { table: tableFrom(f, lo, hi, s), end: r.byteEnd };
+}

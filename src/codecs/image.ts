@@ -1,0 +1,90 @@
+/**
+ * Input codecs: the device compresses the 28x28 grayscale image itself and the server runs
+ * the full model on the decoded image. Encoding and decoding go through sharp (libvips with
+ * mozjpeg, libwebp, libaom/libheif and libpng); the payload is the container as sent.
+ *
+ * The input is tagged as single-band ('b-w') so JPEG and PNG write one-channel files; libwebp
+ * and AVIF in sharp always code three channels (a gray image costs little extra there since
+ * its chroma is flat). Decoding converts back to one band.
+ */
+import sharp from 'sharp';
+
+/** Input codec formats. */
+export type ImageFormat = 'jpeg' | 'webp' | 'webp-lossless' | 'avif' | 'png' | 'raw';
+export const IMAGE_FORMATS: readonly ImageFormat[] = ['jpeg', 'webp', 'webp-lossless', 'avif', 'png', 'raw'];
+
+/** Data description of an input codec; quality only for lossy formats. */
+export interface ImageCodecSpec {
+  codec: ImageFormat;
+  quality?: number;
+}
+
+/** AVIF encoder effort: 0 (fastest) .. 9. Higher efforts cost 5-10x the time at 28x28. */
+export const AVIF_EFFORT = 2;
+
+/** Whether decoding this format returns the input pixels exactly. */
+export function isLossless(format: ImageFormat): boolean {
+  return format === 'webp-lossless' || format === 'png' || format === 'raw';
+}
+
+/** Parameters as a stable string ('quality=50' or ''). */
+export function imageSpecParams(spec: ImageCodecSpec): string {
+  return spec.quality === undefined ? '' : `quality=${spec.quality}`;
+}
+
+function checkSpec(spec: ImageCodecSpec): void {
+  const lossy = spec.codec === 'jpeg' || spec.codec === 'webp' || spec.codec === 'avif';
+  if (lossy && !(Number.isInteger(spec.quality) && spec.quality! >= 1 && spec.quality! <= 100)) {
+    throw new Error(`${spec.codec}: quality must be an integer 1..100, got ${spec.quality}`);
+  }
+  if (!lossy && spec.quality !== undefined) throw new Error(`${spec.codec}: takes no quality`);
+}
+
+/** Encodes one grayscale image (width*height bytes, row-major) to the container bytes. */
+export async function encodeImage(pixels: Uint8Array, width: number, height: number, spec: ImageCodecSpec): Promise<Uint8Array> {
+  checkSpec(spec);
+  if (pixels.length !== width * height) throw new Error(`image: ${pixels.length} bytes for ${width}x${height}`);
+  if (spec.codec === 'raw') return Uint8Array.from(pixels);
+  const img = sharp(pixels, { raw: { width, height, channels: 1 } }).toColourspace('b-w');
+  let out: Buffer;
+  switch (spec.codec) {
+    case 'jpeg':
+      out = await img.jpeg({ quality: spec.quality, mozjpeg: true }).toBuffer();
+      break;
+    case 'webp':
+      out = await img.webp({ quality: spec.quality, effort: 4 }).toBuffer();
+      break;
+    case 'webp-lossless':
+      out = await img.webp({ lossless: true, effort: 6 }).toBuffer();
+      break;
+    case 'avif':
+      out = await img.avif({ quality: spec.quality, effort: AVIF_EFFORT }).toBuffer();
+      break;
+    case 'png':
+      out = await img.png({ compressionLevel: 9, adaptiveFiltering: true }).toBuffer();
+      break;
+  }
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/** Decodes container bytes back to width*height grayscale pixels. */
+export async function decodeImage(bytes: Uint8Array, width: number, height: number, spec: ImageCodecSpec): Promise<Uint8Array> {
+  if (spec.codec === 'raw') {
+    if (bytes.length !== width * height) throw new Error(`raw image: ${bytes.length} bytes, expected ${width * height}`);
+    return Uint8Array.from(bytes);
+  }
+  const { data, info } = await sharp(bytes).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+  if (info.width !== width || info.height !== height || info.channels !== 1) {
+    throw new Error(`${spec.codec}: decoded ${info.width}x${info.height}x${info.channels}, expected ${width}x${height}x1`);
+  }
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** The input-codec sweep: lossy formats at several qualities, plus the lossless ones. */
+export function inputCodecSpecs(): ImageCodecSpec[] {
+  const specs: ImageCodecSpec[] = [{ codec: 'raw' }, { codec: 'png' }, { codec: 'webp-lossless' }];
+  for (const quality of [5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 100]) specs.push({ codec: 'jpeg', quality });
+  for (const quality of [5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 100]) specs.push({ codec: 'webp', quality });
+  for (const quality of [10, 30, 50, 70, 90]) specs.push({ codec: 'avif', quality });
+  return specs;
+}
