@@ -8,6 +8,7 @@ import { SPLITSIM_VERSION } from '../util/version';
  */
 const COMMANDS: Array<() => CommandModule<any, any>> = [
   () => require('./simulate').default,
+  () => require('./link').default,
 ];
 
 /** Prints a user error and sets exit code 2 (bad input), or 1 for anything else. */

@@ -1,0 +1,59 @@
+import * as path from 'path';
+import yargs from 'yargs';
+import linkCommand, { linkSpecFromArgs, sendOnce } from '../../src/cli/link';
+import { UserError } from '../../src/util/errors';
+import { tempFile } from './helpers';
+
+async function runCli(args: string[]): Promise<string> {
+  let out = '';
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { out += String(s); return true; });
+  try {
+    await yargs(args).command(linkCommand).strict().fail((msg, err) => { throw err ?? new UserError(msg); }).parseAsync();
+  } finally {
+    spy.mockRestore();
+  }
+  return out;
+}
+
+describe('splitsim link', () => {
+  const one = tempFile('one.up', '1\n');
+
+  test('--trace --json prints the statistics keys', async () => {
+    const j = JSON.parse(await runCli(['link', '--trace', one, '--json']));
+    expect(j).toMatchObject({ durationS: 0.001, meanMbps: 12, p10Mbps: 12, p50Mbps: 12, p90Mbps: 12, emptyWindowFraction: 0 });
+  });
+
+  test('--send --at prints deliveredAtMs with default UDP headers, or --header-bytes', async () => {
+    // 3000 B + 28 B headers: 1500, 1500, 84 B packets -> opportunities at 11, 12, 13 after a send at 10.5.
+    const j = JSON.parse(await runCli(['link', '--trace', one, '--send', '3000', '--at', '10.5', '--json']));
+    expect(j).toMatchObject({ deliveredAtMs: 13, packets: 3, headerBytesPerPacket: 28, ok: true });
+    const k = JSON.parse(await runCli(['link', '--trace', one, '--send', '3000', '--at', '10.5', '--header-bytes', '0', '--json']));
+    expect(k).toMatchObject({ deliveredAtMs: 12, packets: 2 });
+    expect(await runCli(['link', '--trace', one, '--send', '3000'])).toMatch(/delivered at\s+3 ms/);
+  });
+
+  test('a bad trace is a UserError naming the file and line', async () => {
+    const bad = tempFile('bad.up', '1\n2\nx\n');
+    await expect(runCli(['link', '--trace', bad])).rejects.toThrow(new UserError(`${bad}:3: expected a non-negative integer number of milliseconds, found "x"`));
+    await expect(runCli(['link', '--trace', tempFile('zero.up', '0\n')])).rejects.toThrow(/zero\.up:1: last timestamp is 0/);
+  });
+
+  test('--scenario takes the link (and its default headers) from a scenario file', () => {
+    const dir = path.dirname(one);
+    const scen = tempFile('s.yaml', [
+      'uplink: { type: trace, file: ' + path.basename(one) + ', startOffsetMs: 0, delivery: { mode: tcp, handshake: false } }',
+      'downlink: { type: constant, rateBps: 1000000 }',
+      'whatever: the rest of a scenario is not checked here',
+    ].join('\n'));
+    // Move the scenario next to the trace so the relative path resolves against its folder.
+    const moved = path.join(dir, 's.yaml');
+    require('fs').renameSync(scen, moved);
+    const { spec } = linkSpecFromArgs({ scenario: moved });
+    const r = sendOnce(spec, 1460, 0);
+    expect(r.headerBytesPerPacket).toBe(40);
+    expect(r.deliveredAtMs).toBe(1);
+    const down = linkSpecFromArgs({ scenario: moved, direction: 'downlink' });
+    expect(sendOnce(down.spec, 972, 0).deliveredAtMs).toBeCloseTo(8, 12);
+    expect(() => linkSpecFromArgs({})).toThrow(UserError);
+  });
+});
