@@ -6,7 +6,7 @@ import { Rng } from '../../src/engine/rng';
 import { EmulatedLink, linkSpecSchema, type LinkSpecInput } from '../../src/network/link';
 
 /** A link on a fresh simulator that records (requestId, time, ok) of every delivery. */
-export function makeLink(spec: LinkSpecInput, opts: { seed?: number; devices?: number; baseDir?: string } = {}) {
+export function makeLink(spec: LinkSpecInput, opts: { seed?: number; devices?: number; baseDir?: string; record?: boolean } = {}) {
   const sim = new Simulator();
   const deliveries: Array<{ id: number; atMs: number; ok: boolean }> = [];
   const byId = new Map<number, { atMs: number; ok: boolean }>();
@@ -16,6 +16,7 @@ export function makeLink(spec: LinkSpecInput, opts: { seed?: number; devices?: n
     name: 'test',
     baseDir: opts.baseDir,
     onDelivered: (id, ok) => {
+      if (opts.record === false) return;
       deliveries.push({ id, atMs: sim.nowMs, ok });
       byId.set(id, { atMs: sim.nowMs, ok });
     },
