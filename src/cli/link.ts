@@ -102,7 +102,7 @@ function sendText(label: string, r: SendResult): string {
   return [
     `link                   ${label}`,
     `payload                ${r.payloadBytes} B sent at ${r.sendAtMs} ms in ${r.packets} packet(s), ${r.headerBytesPerPacket} B headers each, ${r.wireBytes} B on the wire`,
-    r.ok ? `delivered at           ${r.deliveredAtMs} ms (${fmt(r.deliveredAtMs! - r.sendAtMs)} ms after sending)` : 'delivered at           never (lost)',
+    r.ok ? `delivered at           ${+r.deliveredAtMs!.toFixed(3)} ms (${+(r.deliveredAtMs! - r.sendAtMs).toFixed(3)} ms after sending)` : 'delivered at           never (lost)',
   ].join('\n');
 }
 
