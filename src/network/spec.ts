@@ -119,6 +119,9 @@ function checkSpec(spec: { mtuBytes: number; headerBytes?: number; states?: unkn
   if (spec.delivery.mode === 'tcp' && spec.delivery.minRtoMs > spec.delivery.maxRtoMs) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['delivery', 'minRtoMs'], message: 'must not exceed maxRtoMs' });
   }
+  if (spec.states && !(spec.states as Array<{ rateBps: number }>).some((st) => st.rateBps > 0)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['states'], message: 'at least one state needs a rate above 0' });
+  }
   if (spec.states && spec.transitions) {
     const n = spec.states.length;
     if (spec.transitions.length !== n) {

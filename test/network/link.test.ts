@@ -371,6 +371,9 @@ describe('specs, factory and determinism', () => {
     expect(ok({ type: 'constant', rateBps: -1 })).toBe(false);
     expect(ok({ type: 'constant', rateBps: 1, ratebps: 2 })).toBe(false);
     expect(ok({ type: 'markov', states: [{ rateBps: 1, meanSojournMs: 1 }] })).toBe(false);
+    expect(ok({ type: 'markov', states: [{ rateBps: 0, meanSojournMs: 1 }, { rateBps: 0, meanSojournMs: 2 }] })).toBe(false);
+    expect(ok({ type: 'markov', states: [{ rateBps: 0, meanSojournMs: 1 }, { rateBps: 5, meanSojournMs: 2 }] })).toBe(true);
+    expect(ok({ type: 'markov', states: [{ rateBps: 1, meanSojournMs: 1 }, { rateBps: 5, meanSojournMs: 2 }], transitions: [[0, 1], [0.5, 0.5]] })).toBe(false);
     const r = linkSpecSchema.safeParse({ type: 'constant', rateBps: 1e6, mtuBytes: 40, delivery: { mode: 'tcp' } });
     expect(r.success).toBe(false);
     if (!r.success) expect(r.error.issues[0].path).toEqual(['headerBytes']);
