@@ -2,9 +2,9 @@ import * as path from 'path';
 import { z } from 'zod';
 import { distributionSchema } from '../engine/distributions';
 import { linkSpecSchema, resolveLinkSpec } from '../network/link';
-import { inputError } from '../util/errors';
+import { inputError, UserError } from '../util/errors';
 import { PACKAGE_ROOT } from '../util/version';
-import { parseYaml, readTextFile, resolveNamed, validate } from './load';
+import { formatZodError, parseYaml, readTextFile, resolveNamed } from './load';
 
 /** Folder that bare scenario names resolve against. */
 export const SCENARIOS_DIR = path.join(PACKAGE_ROOT, 'scenarios');
@@ -151,7 +151,13 @@ export function loadScenario(nameOrPath: string): LoadedScenario {
 
 /** Validates an already-parsed scenario object (e.g. built in code); `file` names it in errors. */
 export function parseScenario(data: unknown, file: string): Scenario {
-  const s = validate(scenarioSchema, data, file);
+  const parsed = scenarioSchema.safeParse(data);
+  if (!parsed.success) {
+    // A misspelled field also makes the real one look missing; report the root cause only.
+    const unknown = parsed.error.issues.filter((i) => i.code === z.ZodIssueCode.unrecognized_keys);
+    throw new UserError(formatZodError(unknown.length > 0 ? new z.ZodError(unknown) : parsed.error, file));
+  }
+  const s = parsed.data;
   const name = s.name ?? path.basename(file).replace(/\.ya?ml$/, '');
   if (!nameSchema.safeParse(name).success) {
     throw inputError(file, 'name', `the file name '${name}' cannot name a results folder; set name: (letters, digits, ".", "_", "-")`);

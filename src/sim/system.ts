@@ -100,6 +100,9 @@ class SplitSystem {
   private readonly warmupRequests: number;
   private readonly timedWarmup: boolean;
   private arrivalsOpen = true;
+  private readonly drain: boolean;
+  /** Devices whose arrival process has not passed the end of the duration yet. */
+  private openDevices: number;
 
   // Arrival processes.
   private readonly arrivalType: 'periodic' | 'poisson' | 'closed';
@@ -143,6 +146,8 @@ class SplitSystem {
       this.deviceQueue.push(new IntFifo());
     }
     this.deviceBusy = new Uint8Array(nDev);
+    this.openDevices = nDev;
+    this.drain = scenario.drain;
     this.freeWorkers = scenario.edge.workers;
 
     this.maxRequests = scenario.duration.requests ?? Infinity;
@@ -177,7 +182,7 @@ class SplitSystem {
   /** Runs to the end (drained, or cut at the end of arrivals) and returns the end time. */
   run(): number {
     for (let d = 0; d < this.nDev; d++) this.scheduleNextArrival(d);
-    this.sim.run(this.scenario.drain ? Infinity : this.arrivalsEndMs);
+    this.sim.run(this.drain ? Infinity : this.arrivalsEndMs);
     const endMs = this.sim.nowMs;
     this.accrue(endMs);
     if (this.firstMeasuredId < 0) this.firstMeasuredId = this.T.count;
@@ -220,10 +225,23 @@ class SplitSystem {
     }
   }
 
+  /**
+   * No request will arrive any more. Once the last one has left, the run is over: stop
+   * there, so that arrival events that will never fire and idle link timers do not
+   * stretch the end time.
+   */
+  private closeArrivals(): void {
+    this.arrivalsOpen = false;
+    if (this.drain && this.inSystem === 0) this.sim.stop();
+  }
+
   private scheduleNextArrival(d: number): void {
     if (!this.arrivalsOpen) return;
     const t = this.nextArrivalMs(d);
-    if (t >= this.arrivalsEndMs) return;
+    if (t >= this.arrivalsEndMs) {
+      if (--this.openDevices === 0) this.closeArrivals();
+      return;
+    }
     const now = this.sim.nowMs;
     // max(): rounding must not put a periodic frame an ulp before now.
     this.sim.scheduleAt(t > now ? t : now, this.evArrival, d);
@@ -248,8 +266,8 @@ class SplitSystem {
     this.accrue(now);
     this.inSystem++;
     if (T.count >= this.maxRequests) {
-      this.arrivalsOpen = false;
-      if (!this.scenario.drain) this.sim.stop();
+      this.closeArrivals();
+      if (!this.drain) this.sim.stop();
     }
     if (this.deviceBusy[d] === 0) this.startDevice(d, id);
     else this.deviceQueue[d].push(id);
@@ -328,6 +346,7 @@ class SplitSystem {
     this.accrue(now);
     this.inSystem--;
     if (this.arrivalType === 'closed') this.scheduleNextArrival(this.T.device[id]);
+    if (!this.arrivalsOpen && this.drain && this.inSystem === 0) this.sim.stop();
   }
 }
 
