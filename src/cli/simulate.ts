@@ -80,7 +80,11 @@ const command: CommandModule<object, SimulateArgs> = {
       .option('pipeline', { type: 'string', array: true, describe: 'simulate only these pipelines (repeatable)' }) as never,
   handler: async (args) => {
     const res = await runSimulate(args);
-    process.stdout.write(`${res.table}\n\nwrote ${res.files.map((f) => path.relative(process.cwd(), f) || f).join(', ')}\n`);
+    const shown = res.files.map((f) => {
+      const rel = path.relative(process.cwd(), f);
+      return rel.startsWith('..') || path.isAbsolute(rel) ? f : rel;
+    });
+    process.stdout.write(`${res.table}\n\nwrote ${shown.join(', ')}\n`);
   },
 };
 
