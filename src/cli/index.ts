@@ -9,6 +9,9 @@ import { SPLITSIM_VERSION } from '../util/version';
 const COMMANDS: Array<() => CommandModule<any, any>> = [
   () => require('./simulate').default,
   () => require('./link').default,
+  () => require('./zoo').default,
+  () => require('./measure').default,
+  () => require('./compare').default,
 ];
 
 /** Prints a user error and sets exit code 2 (bad input), or 1 for anything else. */

@@ -1,0 +1,190 @@
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { z } from 'zod';
+import { formatZodError } from '../config/load';
+import { UserError } from '../util/errors';
+import { PACKAGE_ROOT } from '../util/version';
+import { tf } from './backend';
+import { registerCustomLayers } from './layers';
+
+registerCustomLayers();
+
+/** Default folder of the committed model zoo. */
+export const DEFAULT_ZOO_DIR = path.join(PACKAGE_ROOT, 'models');
+
+const entropySchema = z.object({
+  precision: z.number().int().min(1).max(31),
+  minQ: z.array(z.number().int()),
+  lengths: z.array(z.number().int().min(2)),
+  cdfs: z.array(z.array(z.number().int().nonnegative())),
+  pmfs: z.array(z.array(z.number().nonnegative())),
+  likelihoodBound: z.number().positive(),
+});
+
+const bottleneckSchema = z.object({
+  layer: z.string(),
+  latentShape: z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]),
+  medians: z.array(z.number()).optional(),
+  entropy: entropySchema.optional(),
+  estimatedBytesPerImage: z.number().nonnegative().optional(),
+  quantBits: z.number().int().optional(),
+  scale: z.array(z.number()).optional(),
+  zeroPoint: z.array(z.number()).optional(),
+}).passthrough();
+
+/** meta.json of a zoo model (see notes/zoo-contract.md); unknown extra fields are kept. */
+export const zooMetaSchema = z.object({
+  name: z.string(),
+  kind: z.enum(['teacher', 'student', 'channel-reduction']),
+  input: z.object({ shape: z.array(z.number().int().positive()), mean: z.number(), std: z.number().positive() }),
+  splitPoints: z.array(z.string()).min(1),
+  macs: z.number().int().positive(),
+  params: z.number().int().positive(),
+  pytorchTop1: z.number().min(0).max(1),
+  bottleneck: bottleneckSchema.optional(),
+  beta: z.number().optional(),
+  trainedWith: z.record(z.unknown()),
+  files: z.record(z.string()),
+}).passthrough();
+
+/** Parsed meta.json. */
+export type ZooMeta = z.infer<typeof zooMetaSchema>;
+
+/** A loaded zoo model: its files' folder, metadata, the tfjs model and a hash of its files. */
+export interface ZooModel {
+  name: string;
+  dir: string;
+  meta: ZooMeta;
+  model: tf.LayersModel;
+  /** sha256 over model.json and the weight shards, in manifest order. */
+  hash: string;
+}
+
+function readJson(file: string, what: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(`${file}: ${what} ${code === 'ENOENT' ? 'not found' : `cannot be read (${code ?? String(e)})`}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${file}: ${what} is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** Names of the zoo models in their stable order (models/index.json). */
+export function listZooModels(zooDir: string = DEFAULT_ZOO_DIR): string[] {
+  const file = path.join(zooDir, 'index.json');
+  const parsed = z.object({ models: z.array(z.string()) }).safeParse(readJson(file, 'zoo index'));
+  if (!parsed.success) throw new UserError(formatZodError(parsed.error, file));
+  return parsed.data.models;
+}
+
+interface WeightsGroup {
+  paths: string[];
+  weights: tf.io.WeightsManifestEntry[];
+}
+
+const BYTES_PER_DTYPE: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+
+/** Reads and checks model.json, the shards and meta.json of one model folder; loads it. */
+export async function loadModelDir(dir: string): Promise<ZooModel> {
+  const modelFile = path.join(dir, 'model.json');
+  const metaFile = path.join(dir, 'meta.json');
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UserError(`${dir}: model folder not found`);
+  const modelJsonBytes = fs.existsSync(modelFile) ? fs.readFileSync(modelFile) : undefined;
+  const raw = readJson(modelFile, 'tfjs model file') as Record<string, unknown>;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new UserError(`${modelFile}: expected a JSON object with 'modelTopology' and 'weightsManifest'`);
+  }
+  if (raw.format !== undefined && raw.format !== 'layers-model') {
+    throw new UserError(`${modelFile}: field 'format': expected "layers-model", got ${JSON.stringify(raw.format)}`);
+  }
+  const topology = raw.modelTopology as Record<string, unknown> | undefined;
+  if (!topology || typeof topology !== 'object' || typeof topology.class_name !== 'string' || !topology.config) {
+    throw new UserError(`${modelFile}: field 'modelTopology': expected a Keras model topology object`);
+  }
+  const manifest = raw.weightsManifest as WeightsGroup[] | undefined;
+  if (!Array.isArray(manifest) || manifest.some((g) => !Array.isArray(g?.paths) || !Array.isArray(g?.weights))) {
+    throw new UserError(`${modelFile}: field 'weightsManifest': expected a list of {paths, weights} groups`);
+  }
+  const metaRaw = readJson(metaFile, 'model metadata');
+  const parsed = zooMetaSchema.safeParse(metaRaw);
+  if (!parsed.success) throw new UserError(formatZodError(parsed.error, metaFile));
+  const meta = parsed.data;
+
+  const hash = crypto.createHash('sha256');
+  hash.update(modelJsonBytes!);
+  const shards: Buffer[] = [];
+  const weightSpecs: tf.io.WeightsManifestEntry[] = [];
+  for (const [gi, group] of manifest.entries()) {
+    let expected = 0;
+    for (const w of group.weights) {
+      const per = BYTES_PER_DTYPE[w.dtype ?? 'float32'];
+      if (!per || !Array.isArray(w.shape)) {
+        throw new UserError(`${modelFile}: field 'weightsManifest[${gi}]': weight '${w.name}' has an unsupported dtype or shape`);
+      }
+      expected += per * w.shape.reduce((a, b) => a * b, 1);
+      weightSpecs.push(w);
+    }
+    let got = 0;
+    for (const p of group.paths) {
+      const shardFile = path.join(dir, p);
+      if (!fs.existsSync(shardFile)) throw new UserError(`${shardFile}: weight shard listed in ${modelFile} not found`);
+      const buf = fs.readFileSync(shardFile);
+      shards.push(buf);
+      hash.update(buf);
+      got += buf.length;
+    }
+    if (got !== expected) {
+      throw new UserError(`${dir}: weight shards ${group.paths.join(', ')} hold ${got} bytes, ${modelFile} describes ${expected}`);
+    }
+  }
+  const weightData = new Uint8Array(shards.reduce((a, b) => a + b.length, 0));
+  let off = 0;
+  for (const s of shards) {
+    weightData.set(s, off);
+    off += s.length;
+  }
+  for (const [file, want] of Object.entries(meta.files)) {
+    const f = path.join(dir, file);
+    if (!fs.existsSync(f)) throw new UserError(`${f}: file recorded in ${metaFile} not found`);
+    const have = crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
+    if (have !== want) throw new UserError(`${f}: sha256 ${have} differs from ${want} recorded in ${metaFile} (file changed after export)`);
+  }
+
+  let model: tf.LayersModel;
+  try {
+    model = await tf.loadLayersModel(
+      tf.io.fromMemory({ modelTopology: topology as tf.io.ModelArtifacts['modelTopology'], weightSpecs, weightData: weightData.buffer }),
+    );
+  } catch (e) {
+    throw new UserError(`${modelFile}: tfjs cannot build the model (${(e as Error).message})`);
+  }
+  const names = new Set(model.layers.map((l) => l.name));
+  const missing = meta.splitPoints.filter((s) => !names.has(s));
+  if (missing.length > 0) {
+    model.dispose();
+    throw new UserError(`${metaFile}: field 'splitPoints': ${missing.join(', ')} not a layer of ${modelFile}`);
+  }
+  return { name: meta.name, dir, meta, model, hash: hash.digest('hex') };
+}
+
+/** Loads zoo model `name` from zooDir (default: the package's models/). */
+export async function loadZooModel(name: string, zooDir: string = DEFAULT_ZOO_DIR): Promise<ZooModel> {
+  const dir = path.join(zooDir, name);
+  if (!fs.existsSync(dir)) {
+    let valid = '';
+    try {
+      valid = `; valid names: ${listZooModels(zooDir).join(', ')}`;
+    } catch {
+      // index unreadable: report the unknown name alone
+    }
+    throw new UserError(`${dir}: no zoo model '${name}' in ${zooDir}${valid}`);
+  }
+  return loadModelDir(dir);
+}
