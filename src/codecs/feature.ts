@@ -18,7 +18,7 @@
 import * as zlib from 'zlib';
 import { ByteReader, ByteWriter } from './bitio';
 import { fromHalfBits, toHalfBits } from './float16';
-import { buildHistogramModel, readHistogramModel } from './histogram';
+import { buildHistogramModel, histogramTable, readHistogramModel } from './histogram';
 import {
   channelsOf,
   dequantize,
@@ -106,6 +106,14 @@ function brotliParams(n: number): zlib.BrotliOptions {
   };
 }
 
+/** One reusable histogram table per alphabet size (tables are refilled per tensor). */
+const histTables = new Map<number, RansTable>();
+function reusableTable(alphabet: number): RansTable {
+  let t = histTables.get(alphabet);
+  if (!t) histTables.set(alphabet, (t = histogramTable(alphabet)));
+  return t;
+}
+
 /** Applies the lossless stage to symbols of `bits` bits, appending to `w`. */
 function encodeStage(w: ByteWriter, symbols: Uint8Array, bits: number, stage: EntropyStage): void {
   switch (stage) {
@@ -121,7 +129,7 @@ function encodeStage(w: ByteWriter, symbols: Uint8Array, bits: number, stage: En
       return;
     }
     case 'rans': {
-      const model = buildHistogramModel(symbols, 1 << bits);
+      const model = buildHistogramModel(symbols, 1 << bits, reusableTable(1 << bits));
       w.bytes(model.sideInfo);
       w.bytes(ransEncode(symbols, model.table));
       return;
@@ -146,7 +154,7 @@ function decodeStage(r: ByteReader, out: Uint8Array, bits: number, stage: Entrop
       unpackBits(zlib.brotliDecompressSync(rest), bits, n, out);
       return;
     case 'rans': {
-      const { table, end } = readHistogramModel(rest, 0, 1 << bits);
+      const { table, end } = readHistogramModel(rest, 0, 1 << bits, reusableTable(1 << bits));
       if (ransScratch.length < n) ransScratch = new Int32Array(n);
       ransDecode(rest, end, n, table, ransScratch);
       for (let i = 0; i < n; i++) out[i] = ransScratch[i];
@@ -157,7 +165,7 @@ function decodeStage(r: ByteReader, out: Uint8Array, bits: number, stage: Entrop
 
 /** Histogram-model cost in bits: side information plus sum of -log2 p under it. */
 function histogramBits(symbols: Uint8Array, bits: number): number {
-  const model = buildHistogramModel(symbols, 1 << bits);
+  const model = buildHistogramModel(symbols, 1 << bits, reusableTable(1 << bits));
   return model.sideBits + ransCostBits(symbols, model.table);
 }
 

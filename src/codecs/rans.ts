@@ -17,10 +17,14 @@
 export const RANS_PRECISION = 16;
 const M = 1 << RANS_PRECISION;
 const MASK = M - 1;
-/** The decoder's coarse lookup has 2^8 buckets of 2^8 slots per context. */
-const COARSE_SHIFT = 8;
-const COARSE_BUCKETS = 1 << (RANS_PRECISION - COARSE_SHIFT);
-const COARSE_SHIFT_MASK = (1 << COARSE_SHIFT) - 1;
+/**
+ * The decoder's coarse lookup has 2^8..2^12 buckets per context: as many as keep all
+ * contexts' lookups within ~32 KB (L1-sized), so that few slots share a bucket.
+ */
+function coarseShiftFor(contexts: number): number {
+  const buckets = Math.max(1, Math.floor(16384 / contexts));
+  return RANS_PRECISION - Math.min(12, Math.max(8, Math.floor(Math.log2(buckets))));
+}
 /** Lower bound of the normalised state interval. */
 const RANS_L = 1 << 23;
 /** Renormalise before coding frequency f while x >= f << (31 - 16), so x stays below 2^31. */
@@ -51,11 +55,13 @@ export class RansTable {
    */
   readonly cum: Uint32Array;
   /**
-   * Slot bucket (slot >> 8) -> first entry overlapping it, per context at c*256 + bucket.
-   * The decoder starts there and steps forward; a full 2^16-entry table per context is
-   * faster only while all contexts' tables fit in cache, which breaks down at ~16 channels.
+   * Slot bucket (slot >> coarseShift) -> first entry overlapping it, per context at
+   * c*2^(16-coarseShift) + bucket. The decoder starts there and steps forward; a full
+   * 2^16-entry table per context is faster only while all contexts' tables fit in cache,
+   * which breaks down at ~16 channels.
    */
   readonly coarse: Uint16Array;
+  readonly coarseShift: number;
   /** -log2(freq / 2^16) per entry, for cost estimates. */
   readonly bits: Float64Array;
 
@@ -77,36 +83,60 @@ export class RansTable {
     this.escIndex = new Int32Array(C);
     this.freq = new Uint32Array(C * stride);
     this.start = new Uint32Array(C * stride);
-    this.bits = new Float64Array(C * stride).fill(Infinity);
-    this.cum = new Uint32Array(C * (stride + 1)).fill(M);
-    this.coarse = new Uint16Array(C * COARSE_BUCKETS);
+    this.bits = new Float64Array(C * stride);
+    this.cum = new Uint32Array(C * (stride + 1));
+    this.coarseShift = coarseShiftFor(C);
+    this.coarse = new Uint16Array(C << (RANS_PRECISION - this.coarseShift));
+    this.reset(minSym, freqs, withEscape);
+  }
+
+  /**
+   * Refills the table in place with new frequencies (same number of contexts, no longer
+   * than `stride`). Per-tensor models reuse one table this way: allocating the typed arrays
+   * costs more than filling them for tensors of a few thousand symbols.
+   */
+  reset(minSym: ArrayLike<number>, freqs: ArrayLike<number>[], withEscape: boolean | boolean[]): this {
+    const C = this.contexts;
+    const stride = this.stride;
+    if (freqs.length !== C || minSym.length !== C) throw new Error(`RansTable: expected ${C} context(s)`);
+    const shift = this.coarseShift;
+    const buckets = 1 << (RANS_PRECISION - shift);
+    const { freq, start, cum: cumArr, bits, coarse } = this;
     for (let c = 0; c < C; c++) {
       const f = freqs[c];
       const esc = Array.isArray(withEscape) ? withEscape[c] : withEscape;
-      if (f.length === 0 || (esc && f.length < 1)) throw new Error(`RansTable: context ${c} is empty`);
+      if (f.length === 0 || f.length > stride) throw new Error(`RansTable: context ${c} has ${f.length} entries (1..${stride} allowed)`);
       this.minSym[c] = minSym[c];
       this.inRange[c] = esc ? f.length - 1 : f.length;
       this.escIndex[c] = esc ? f.length - 1 : -1;
+      const base = c * stride;
+      const cbase = c * (stride + 1);
       let cum = 0;
       for (let k = 0; k < f.length; k++) {
         const v = f[k];
-        if (!Number.isInteger(v) || v < 0) throw new Error(`RansTable: context ${c} entry ${k}: bad frequency ${v}`);
-        const j = c * stride + k;
-        this.freq[j] = v;
-        this.start[j] = cum;
-        this.cum[c * (stride + 1) + k] = cum;
-        if (v > 0) {
-          this.bits[j] = RANS_PRECISION - Math.log2(v);
+        if (!(v >= 0 && v <= M && v === Math.floor(v))) throw new Error(`RansTable: context ${c} entry ${k}: bad frequency ${v}`);
+        freq[base + k] = v;
+        start[base + k] = cum;
+        cumArr[cbase + k] = cum;
+        bits[base + k] = v > 0 ? RANS_PRECISION - Math.log2(v) : Infinity;
+        if (v > 0 && cum + v <= M) {
           // Buckets whose first slot falls in [cum, cum+v) start their search at entry k.
-          const b0 = (cum + COARSE_SHIFT_MASK) >>> COARSE_SHIFT;
-          const b1 = (cum + v - 1) >>> COARSE_SHIFT;
-          for (let b = b0; b <= b1; b++) this.coarse[c * COARSE_BUCKETS + b] = k;
+          const b0 = (cum + (1 << shift) - 1) >>> shift;
+          const b1 = (cum + v - 1) >>> shift;
+          for (let b = b0; b <= b1; b++) coarse[c * buckets + b] = k;
         }
         cum += v;
       }
       if (cum !== M) throw new Error(`RansTable: context ${c} frequencies sum to ${cum}, expected ${M}`);
       if (esc && f[f.length - 1] === 0) throw new Error(`RansTable: context ${c} escape has zero frequency`);
+      for (let k = f.length; k < stride; k++) {
+        freq[base + k] = 0;
+        start[base + k] = M;
+        bits[base + k] = Infinity;
+      }
+      cumArr.fill(M, cbase + f.length, cbase + stride + 1);
     }
+    return this;
   }
 
   /** Builds a single-context table from CDF values (length n+1, cdf[0]=0, cdf[n]=2^16). */
@@ -245,20 +275,21 @@ export function ransDecode(
 ): number {
   if (out.length < count) throw new Error('rANS: output array too short');
   if (offset + 4 > bytes.length) throw new Error('rANS: truncated stream (no state)');
-  const { contexts: C, stride, minSym, escIndex, freq, cum, coarse } = table;
+  const { contexts: C, stride, minSym, escIndex, freq, cum, coarse, coarseShift } = table;
   const cstride = stride + 1;
+  const buckets = 1 << (RANS_PRECISION - coarseShift);
   let pos = offset;
   let x = (bytes[pos] << 24) | (bytes[pos + 1] << 16) | (bytes[pos + 2] << 8) | bytes[pos + 3];
   pos += 4;
   if (x < RANS_L) throw new Error('rANS: corrupt stream (state below range)');
   let c = 0;
   let cbase = 0; // c * cstride
-  let bbase = 0; // c * COARSE_BUCKETS
+  let bbase = 0; // c * buckets
   let esc = escIndex[0];
   let lo = minSym[0];
   for (let i = 0; i < count; i++) {
     const slot = x & MASK;
-    let k = cbase + coarse[bbase | (slot >>> COARSE_SHIFT)];
+    let k = cbase + coarse[bbase | (slot >>> coarseShift)];
     while (cum[k + 1] <= slot) k++;
     const idx = k - cbase;
     x = freq[c * stride + idx] * (x >>> RANS_PRECISION) + slot - cum[k];
@@ -281,7 +312,7 @@ export function ransDecode(
       bbase = 0;
     } else {
       cbase += cstride;
-      bbase += COARSE_BUCKETS;
+      bbase += buckets;
     }
     esc = escIndex[c];
     lo = minSym[c];

@@ -1,0 +1,218 @@
+/**
+ * Runs pipelines over samples, for real: every payload is a bitstream that is decoded, and
+ * the decoded data goes through the tail (or the whole model on the server for input
+ * codecs). Head outputs are computed once per split point and chunk of samples and shared
+ * by the split's codecs; codecs that reconstruct the same tensor (they differ only in the
+ * lossless stage) share one tail run, after a bitwise check that their decoders agree.
+ */
+import { createFeatureCodec, FeatureCodec, type CodecModelInfo, type FeatureCodecSpec } from '../codecs/feature';
+import { decodeImage, encodeImage, isLossless, type ImageCodecSpec } from '../codecs/image';
+import type { SampleResults } from './cache';
+import { INPUT_SPLIT, isImageSpec, pipelineName, type PipelineSpec } from './pipelines';
+
+/** The test images and labels (row-major uint8 pixels). */
+export interface Dataset {
+  images: Uint8Array;
+  labels: Uint8Array;
+  n: number;
+  rows: number;
+  cols: number;
+}
+
+/** What the runner needs from a model: whole-model, head and tail inference on batches. */
+export interface ModelRunner {
+  readonly name: string;
+  /** What model-specific codecs need (entropy prior, fixed quantiser). */
+  readonly codecInfo: CodecModelInfo;
+  /** Predicted class of each image (n images of rows*cols pixels). */
+  classify(images: Uint8Array, n: number): Promise<Int32Array>;
+  /** Head outputs at a split point: the per-sample shape and all n samples' values. */
+  head(split: string, images: Uint8Array, n: number): Promise<{ shape: number[]; values: Float32Array }>;
+  /** Predicted class of each of n head outputs after the tail. */
+  tailClassify(split: string, values: Float32Array, shape: number[], n: number): Promise<Int32Array>;
+}
+
+/** CPU time of this process in ms (all threads: libvips work on the thread pool counts). */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+function newResults(n: number, withEstimate: boolean): SampleResults {
+  return {
+    bytes: new Uint32Array(n),
+    correct: new Uint8Array(n),
+    encodeMs: new Float32Array(n),
+    decodeMs: new Float32Array(n),
+    estimatedBytes: withEstimate ? new Float64Array(n) : undefined,
+  };
+}
+
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return false;
+  return true;
+}
+
+/** Options of runPipelines. */
+export interface RunOptions {
+  /** Samples per inference batch (default 200). */
+  chunk?: number;
+  /** Called with the number of (pipeline, sample) pairs just finished. */
+  onProgress?: (done: number) => void;
+}
+
+/**
+ * Runs `pipelines` (all of `runner`'s model) on the samples `indices` of `data` and returns
+ * each pipeline's per-sample results, in the order of `indices`.
+ */
+export async function runPipelines(
+  runner: ModelRunner,
+  pipelines: PipelineSpec[],
+  data: Dataset,
+  indices: ArrayLike<number>,
+  opts: RunOptions = {},
+): Promise<Map<string, SampleResults>> {
+  const n = indices.length;
+  const chunk = Math.max(1, opts.chunk ?? 200);
+  const px = data.rows * data.cols;
+  const results = new Map<string, SampleResults>();
+  const splits = new Map<string, PipelineSpec[]>();
+  for (const p of pipelines) {
+    if (p.model !== runner.name) throw new Error(`pipeline ${pipelineName(p)} is not for model ${runner.name}`);
+    if (!splits.has(p.split)) splits.set(p.split, []);
+    splits.get(p.split)!.push(p);
+  }
+  const codecs = new Map<string, FeatureCodec>();
+  for (const p of pipelines) {
+    if (!isImageSpec(p.codec)) codecs.set(pipelineName(p), createFeatureCodec(p.codec, runner.codecInfo));
+    results.set(pipelineName(p), newResults(n, !isImageSpec(p.codec) && codecs.get(pipelineName(p))!.hasEstimate));
+  }
+
+  for (let start = 0; start < n; start += chunk) {
+    const B = Math.min(chunk, n - start);
+    const imgs = new Uint8Array(B * px);
+    const labels = new Uint8Array(B);
+    for (let s = 0; s < B; s++) {
+      const idx = indices[start + s];
+      imgs.set(data.images.subarray(idx * px, (idx + 1) * px), s * px);
+      labels[s] = data.labels[idx];
+    }
+    for (const [split, group] of splits) {
+      if (split === INPUT_SPLIT) {
+        await runInputGroup(runner, group, imgs, labels, B, data, start, results, opts);
+      } else {
+        await runFeatureGroup(runner, split, group, codecs, imgs, labels, B, start, results, opts);
+      }
+    }
+  }
+  return results;
+}
+
+async function runInputGroup(
+  runner: ModelRunner,
+  group: PipelineSpec[],
+  imgs: Uint8Array,
+  labels: Uint8Array,
+  B: number,
+  data: Dataset,
+  start: number,
+  results: Map<string, SampleResults>,
+  opts: RunOptions,
+): Promise<void> {
+  const px = data.rows * data.cols;
+  let rawPred: Int32Array | undefined;
+  for (const p of group) {
+    const spec = p.codec as ImageCodecSpec;
+    const r = results.get(pipelineName(p))!;
+    const decoded = new Uint8Array(B * px);
+    for (let s = 0; s < B; s++) {
+      const pixels = imgs.subarray(s * px, (s + 1) * px);
+      const t0 = cpuMs();
+      const bytes = await encodeImage(pixels, data.cols, data.rows, spec);
+      const t1 = cpuMs();
+      const back = await decodeImage(bytes, data.cols, data.rows, spec);
+      const t2 = cpuMs();
+      r.bytes[start + s] = bytes.length;
+      r.encodeMs[start + s] = t1 - t0;
+      r.decodeMs[start + s] = t2 - t1;
+      decoded.set(back, s * px);
+    }
+    let pred: Int32Array;
+    if (isLossless(spec.codec)) {
+      // Lossless formats give back the original pixels (checked), so the server's answer is
+      // the model's answer on the original image, computed once.
+      for (let i = 0; i < decoded.length; i++) {
+        if (decoded[i] !== imgs[i]) throw new Error(`${pipelineName(p)}: lossless decode differs at pixel ${i % px} of sample ${start + Math.floor(i / px)}`);
+      }
+      rawPred ??= await runner.classify(imgs, B);
+      pred = rawPred;
+    } else {
+      pred = await runner.classify(decoded, B);
+    }
+    for (let s = 0; s < B; s++) r.correct[start + s] = pred[s] === labels[s] ? 1 : 0;
+    opts.onProgress?.(B);
+  }
+}
+
+async function runFeatureGroup(
+  runner: ModelRunner,
+  split: string,
+  group: PipelineSpec[],
+  codecs: Map<string, FeatureCodec>,
+  imgs: Uint8Array,
+  labels: Uint8Array,
+  B: number,
+  start: number,
+  results: Map<string, SampleResults>,
+  opts: RunOptions,
+): Promise<void> {
+  const { shape, values } = await runner.head(split, imgs, B);
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (values.length !== B * size) throw new Error(`${runner.name}/${split}: head gave ${values.length} values for ${B} x [${shape.join(',')}]`);
+  // Codecs that reconstruct identically share the tail: group them by reconstruction key.
+  const byKey = new Map<string, PipelineSpec[]>();
+  for (const p of group) {
+    const key = codecs.get(pipelineName(p))!.reconstructionKey;
+    if (!byKey.has(key)) byKey.set(key, []);
+    byKey.get(key)!.push(p);
+  }
+  for (const members of byKey.values()) {
+    const recon = new Float32Array(B * size);
+    members.forEach((p, m) => {
+      const name = pipelineName(p);
+      const codec = codecs.get(name)!;
+      const r = results.get(name)!;
+      for (let s = 0; s < B; s++) {
+        const v = values.subarray(s * size, (s + 1) * size);
+        const t0 = cpuMs();
+        const bytes = codec.encode(v, shape);
+        const t1 = cpuMs();
+        const dec = codec.decode(bytes);
+        const t2 = cpuMs();
+        r.bytes[start + s] = bytes.length;
+        r.encodeMs[start + s] = t1 - t0;
+        r.decodeMs[start + s] = t2 - t1;
+        if (r.estimatedBytes) r.estimatedBytes[start + s] = codec.estimatedBits(v, shape) / 8;
+        if (dec.shape.length !== shape.length || dec.shape.some((d, i) => d !== shape[i])) {
+          throw new Error(`${name}: decoded shape [${dec.shape.join(',')}] differs from [${shape.join(',')}]`);
+        }
+        const slot = recon.subarray(s * size, (s + 1) * size);
+        if (m === 0) slot.set(dec.values);
+        else if (!sameBits(slot, dec.values)) {
+          throw new Error(`${name}: decoded tensor of sample ${start + s} differs from ${pipelineName(members[0])}'s, which should be identical`);
+        }
+      }
+    });
+    const pred = await runner.tailClassify(split, recon, shape, B);
+    for (const p of members) {
+      const r = results.get(pipelineName(p))!;
+      for (let s = 0; s < B; s++) r.correct[start + s] = pred[s] === labels[s] ? 1 : 0;
+      opts.onProgress?.(B);
+    }
+  }
+}
+
+export type { FeatureCodecSpec, ImageCodecSpec };

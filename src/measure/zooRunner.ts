@@ -1,0 +1,82 @@
+/**
+ * ModelRunner over a zoo model with tfjs: whole-model, head and tail inference in batches,
+ * and the codec information (entropy prior, fixed quantiser) from its meta.json.
+ */
+import type { CodecModelInfo, FactorizedPrior, FixedQuantizer } from '../codecs/feature';
+import { loadFashionMnistTest, toModelInput } from '../data/fashion';
+import { initBackend, tf } from '../model/backend';
+import { splitModel, type SplitModel } from '../model/split';
+import { loadZooModel, type ZooModel } from '../model/zoo';
+import { inputError } from '../util/errors';
+import type { JobEnvironment } from './parallel';
+import type { ModelRunner } from './run';
+
+/** What the feature codecs need from a zoo model's metadata. */
+export function codecInfoOf(zm: ZooModel): CodecModelInfo {
+  const b = zm.meta.bottleneck;
+  const metaFile = `${zm.dir}/meta.json`;
+  if (!b) return {};
+  const info: CodecModelInfo = {};
+  if (zm.meta.kind === 'student') {
+    if (!b.entropy || !b.medians) throw inputError(metaFile, 'bottleneck.entropy', 'a student needs its entropy model (entropy, medians)');
+    const prior: FactorizedPrior = { latentShape: [...b.latentShape], medians: b.medians, ...b.entropy };
+    info.prior = prior;
+  }
+  if (zm.meta.kind === 'channel-reduction') {
+    if (b.quantBits === undefined || !b.scale || !b.zeroPoint) {
+      throw inputError(metaFile, 'bottleneck', 'channel-reduction needs quantBits, scale and zeroPoint');
+    }
+    const fq: FixedQuantizer = { latentShape: [...b.latentShape], quantBits: b.quantBits, scale: b.scale, zeroPoint: b.zeroPoint };
+    info.fixedQuantizer = fq;
+  }
+  return info;
+}
+
+function argmax(logits: tf.Tensor): Int32Array {
+  return tf.tidy(() => tf.argMax(logits, -1)).dataSync() as Int32Array;
+}
+
+/** Loads a zoo model and wraps it as a ModelRunner. */
+export async function loadZooRunner(name: string, zooDir: string): Promise<ModelRunner> {
+  const zm = await loadZooModel(name, zooDir);
+  const splits = new Map<string, SplitModel>();
+  const split = (s: string): SplitModel => {
+    let m = splits.get(s);
+    if (!m) splits.set(s, (m = splitModel(zm, s)));
+    return m;
+  };
+  const all = (n: number): Int32Array => Int32Array.from({ length: n }, (_, i) => i);
+  return {
+    name,
+    codecInfo: codecInfoOf(zm),
+    async classify(images, n) {
+      const x = toModelInput(images, all(n), zm.meta.input);
+      const y = zm.model.predict(x) as tf.Tensor;
+      const pred = argmax(y);
+      tf.dispose([x, y]);
+      return pred;
+    },
+    async head(s, images, n) {
+      const x = toModelInput(images, all(n), zm.meta.input);
+      const y = split(s).head.predict(x) as tf.Tensor;
+      const values = y.dataSync() as Float32Array;
+      const shape = y.shape.slice(1);
+      tf.dispose([x, y]);
+      return { shape, values: Float32Array.from(values) };
+    },
+    async tailClassify(s, values, shape, n) {
+      const x = tf.tensor(values, [n, ...shape]);
+      const y = split(s).tail.predict(x) as tf.Tensor;
+      const pred = argmax(y);
+      tf.dispose([x, y]);
+      return pred;
+    },
+  };
+}
+
+/** The job environment of real measurements: the chosen tfjs backend, the zoo, Fashion-MNIST. */
+export const zooEnvironment: JobEnvironment = {
+  init: () => initBackend(),
+  loadData: (dataDir) => loadFashionMnistTest(dataDir),
+  loadRunner: (name, zooDir) => loadZooRunner(name, zooDir),
+};
