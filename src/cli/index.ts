@@ -12,6 +12,8 @@ const COMMANDS: Array<() => CommandModule<any, any>> = [
   () => require('./zoo').default,
   () => require('./measure').default,
   () => require('./compare').default,
+  () => require('./profile').default,
+  () => require('./calibrate').default,
 ];
 
 /** Prints a user error and sets exit code 2 (bad input), or 1 for anything else. */
