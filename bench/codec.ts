@@ -1,11 +1,17 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import * as zlib from 'zlib';
+import { createFeatureCodec, FactorizedCodec } from '../src/codecs/feature';
+import { loadFashionMnistTest } from '../src/data/fashion';
+import { initBackend } from '../src/model/backend';
+import { DEFAULT_DATA_DIR, DEFAULT_ZOO_DIR, readZooIndex } from '../src/measure/measure';
+import { loadZooRunner } from '../src/measure/zooRunner';
 import { buildHistogramModel, histogramTable, readHistogramModel } from '../src/codecs/histogram';
 import { packBits, quantize, unpackBits } from '../src/codecs/quantize';
 import { RansTable, ransDecode, ransEncode } from '../src/codecs/rans';
 import { Rng } from '../src/engine/rng';
 import { formatTable } from '../src/report/table';
 import { SPLITSIM_VERSION } from '../src/util/version';
-import { realTensorSets } from './tensors';
 
 /**
  * `npm run bench -- codec [--reps N] [--synthetic]`: throughput of splitsim's rANS coder
@@ -20,9 +26,11 @@ export interface TensorSet {
   name: string;
   /** Bits per symbol (alphabet 2^bits), for packing and MB/s. */
   bits: number;
+  /** Unsigned symbols (what the histogram model and zlib code). */
   tensors: Uint8Array[];
-  /** A fixed table for the static-model measurement (built from the pooled histogram). */
+  /** The static-model measurement: a fixed table and the symbols it codes. */
   table: RansTable;
+  staticSymbols: ArrayLike<number>[];
 }
 
 interface Row {
@@ -75,8 +83,49 @@ function syntheticSets(): TensorSet[] {
         }
         tensors.push(quantize(x, shape, bits, 'tensor').symbols);
       }
-      sets.push({ name: `${name} q${bits}`, bits, tensors, table: pooledTable(tensors, bits) });
+      sets.push({ name: `${name} q${bits}`, bits, tensors, table: pooledTable(tensors, bits), staticSymbols: tensors });
     }
+  }
+  return sets;
+}
+
+/**
+ * Real head outputs of the zoo on the first 256 test images: the teacher's activations at
+ * three split points (quantised as the naive-split codecs do) and the latents of the
+ * smallest and largest students (their integer symbols, statically coded with the learned
+ * prior). Empty when there is no zoo.
+ */
+async function realTensorSets(): Promise<TensorSet[]> {
+  const zooDir = DEFAULT_ZOO_DIR;
+  if (!fs.existsSync(path.join(zooDir, 'index.json'))) return [];
+  await initBackend();
+  const data = loadFashionMnistTest(DEFAULT_DATA_DIR);
+  const n = 256;
+  const images = data.images.subarray(0, n * 784);
+  const sets: TensorSet[] = [];
+  const teacher = await loadZooRunner('teacher', zooDir);
+  for (const [split, bits, granularity] of [['stage1', 8, 'channel'], ['stage2', 8, 'channel'], ['stage2', 4, 'tensor'], ['stage3', 8, 'channel']] as const) {
+    const { shape, values } = await teacher.head(split, images, n);
+    const size = values.length / n;
+    const tensors: Uint8Array[] = [];
+    for (let k = 0; k < n; k++) tensors.push(quantize(values.subarray(k * size, (k + 1) * size), shape, bits, granularity).symbols);
+    sets.push({ name: `teacher ${split} [${shape.join('x')}] q${bits}/${granularity}`, bits, tensors, table: pooledTable(tensors, bits), staticSymbols: tensors });
+  }
+  const students = readZooIndex(zooDir).filter((e) => e.info.kind === 'student');
+  for (const s of [students[0], students[students.length - 1]].filter((x, i, a) => x && a.indexOf(x) === i)) {
+    const runner = await loadZooRunner(s.info.name, zooDir);
+    const codec = createFeatureCodec({ codec: 'factorized' }, runner.codecInfo) as FactorizedCodec;
+    const { shape, values } = await runner.head(s.info.bottleneckLayer!, images, n);
+    const size = values.length / n;
+    const sym: Int32Array[] = [];
+    for (let k = 0; k < n; k++) sym.push(codec.symbols(values.subarray(k * size, (k + 1) * size)));
+    // zlib and the histogram model get the same symbols offset to bytes.
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const t of sym) for (const v of t) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    if (hi - lo > 255) continue;
+    const tensors = sym.map((t) => Uint8Array.from(t, (v) => v - lo));
+    sets.push({ name: `${s.info.name} latent [${shape.join('x')}]`, bits: 8, tensors, table: codec.table, staticSymbols: sym });
   }
   return sets;
 }
@@ -98,15 +147,18 @@ function measureSet(set: TensorSet, reps: number): Row[] {
     });
   };
   const out = new Int32Array(Math.max(...tensors.map((t) => t.length)));
+  const nStatic = set.staticSymbols.reduce((a, t) => a + t.length, 0);
+  if (nStatic !== nSym) throw new Error(`${set.name}: static and byte symbols differ in count`);
   const check = (a: ArrayLike<number>, b: ArrayLike<number>, what: string): void => {
     for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) throw new Error(`${what}: round trip failed at ${i}`);
   };
 
   // rANS with a static table (the coder alone, as for a student's learned prior).
+  const st = set.staticSymbols;
   let streams: Uint8Array[] = [];
-  const encS = timeBest(reps, () => { streams = tensors.map((t) => ransEncode(t, set.table)); });
-  const decS = timeBest(reps, () => { streams.forEach((s, k) => ransDecode(s, 0, tensors[k].length, set.table, out)); });
-  streams.forEach((s, k) => { ransDecode(s, 0, tensors[k].length, set.table, out); check(out, tensors[k], 'rANS static'); });
+  const encS = timeBest(reps, () => { streams = st.map((t) => ransEncode(t, set.table)); });
+  const decS = timeBest(reps, () => { streams.forEach((s, k) => ransDecode(s, 0, st[k].length, set.table, out)); });
+  streams.forEach((s, k) => { ransDecode(s, 0, st[k].length, set.table, out); check(out, st[k], 'rANS static'); });
   add('rANS, static table', streams.reduce((a, s) => a + s.length, 0), encS, decS);
 
   // rANS with a per-tensor histogram sent as side information (the naive-split codec).

@@ -39,10 +39,13 @@ function argmax(logits: tf.Tensor): Int32Array {
 /** Loads a zoo model and wraps it as a ModelRunner. */
 export async function loadZooRunner(name: string, zooDir: string): Promise<ModelRunner> {
   const zm = await loadZooModel(name, zooDir);
-  const splits = new Map<string, SplitModel>();
-  const split = (s: string): SplitModel => {
+  // splitModel builds the tail by re-applying the model's layers, which gives them a second
+  // inbound node; a later split of the same model object at a tail layer then fails in tfjs
+  // ("multiple inbound nodes"). Each split point therefore gets its own copy of the model.
+  const splits = new Map<string, Promise<SplitModel>>();
+  const split = (s: string): Promise<SplitModel> => {
     let m = splits.get(s);
-    if (!m) splits.set(s, (m = splitModel(zm, s)));
+    if (!m) splits.set(s, (m = loadZooModel(name, zooDir).then((copy) => splitModel(copy, s))));
     return m;
   };
   const all = (n: number): Int32Array => Int32Array.from({ length: n }, (_, i) => i);
@@ -58,7 +61,7 @@ export async function loadZooRunner(name: string, zooDir: string): Promise<Model
     },
     async head(s, images, n) {
       const x = toModelInput(images, all(n), zm.meta.input);
-      const y = split(s).head.predict(x) as tf.Tensor;
+      const y = (await split(s)).head.predict(x) as tf.Tensor;
       const values = y.dataSync() as Float32Array;
       const shape = y.shape.slice(1);
       tf.dispose([x, y]);
@@ -66,7 +69,7 @@ export async function loadZooRunner(name: string, zooDir: string): Promise<Model
     },
     async tailClassify(s, values, shape, n) {
       const x = tf.tensor(values, [n, ...shape]);
-      const y = split(s).tail.predict(x) as tf.Tensor;
+      const y = (await split(s)).tail.predict(x) as tf.Tensor;
       const pred = argmax(y);
       tf.dispose([x, y]);
       return pred;

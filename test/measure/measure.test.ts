@@ -1,0 +1,163 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { runCompare } from '../../src/cli/compare';
+import { runMeasure } from '../../src/cli/measure';
+import { MEASUREMENT_COLUMNS, wilsonHalfWidth95 } from '../../src/measure/aggregate';
+import { measuredPayloadBytes, measureZoo, selectSamples, type MeasureResult } from '../../src/measure/measure';
+import { UserError } from '../../src/util/errors';
+import { buildFixtureZoo } from './fixture';
+
+/**
+ * The measurement machinery end to end on a miniature zoo (test/measure/fixture.ts) and 24
+ * real Fashion-MNIST test images: real bitstreams, shared heads/tails, the cache, the
+ * per-sample byte lists for the simulator, and the measure/compare commands.
+ */
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'splitsim-measure-'));
+const zooDir = path.join(work, 'models');
+const cacheDir = path.join(work, 'cache');
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+const base = { zooDir, cacheDir, samples: 24, seed: 5, workers: 1, progress: false };
+let first: MeasureResult;
+
+function byName(r: MeasureResult, name: string) {
+  const p = r.pipelines.find((x) => x.name === name);
+  if (!p) throw new Error(`no pipeline ${name}; have ${r.pipelines.slice(0, 5).map((x) => x.name).join(', ')} ...`);
+  return p;
+}
+
+beforeAll(async () => {
+  await buildFixtureZoo(zooDir);
+  first = await measureZoo(base);
+}, 300000);
+
+describe('sample selection', () => {
+  test('a fixed seeded subset: sorted, distinct, reproducible, seed-dependent', () => {
+    const a = selectSamples(10000, 50, 3);
+    expect(a).toEqual(selectSamples(10000, 50, 3));
+    expect(new Set(a).size).toBe(50);
+    expect([...a].sort((x, y) => x - y)).toEqual(a);
+    expect(a.every((i) => i >= 0 && i < 10000)).toBe(true);
+    expect(selectSamples(10000, 50, 4)).not.toEqual(a);
+    expect(selectSamples(100, undefined, 1)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(() => selectSamples(100, 0, 1)).toThrow(UserError);
+  });
+});
+
+describe('measureZoo on the fixture zoo', () => {
+  test('measures every pipeline: 32 input codecs, 2 x 34 naive splits, the student, 4 channel-reduction stages', () => {
+    expect(first.pipelines.length).toBe(32 + 2 * 34 + 1 + 4);
+    expect(first.measuredCount).toBe(first.pipelines.length);
+    expect(first.indices).toEqual(selectSamples(10000, 24, 5));
+    for (const p of first.pipelines) {
+      expect(p.results.bytes.length).toBe(24);
+      expect(p.row.samples).toBe(24);
+      expect(p.row.accuracy).toBeGreaterThanOrEqual(0);
+      expect(p.row.accuracy).toBeLessThanOrEqual(1);
+      expect(p.results.bytes.every((b) => b > 0)).toBe(true);
+    }
+  });
+
+  test('payload sizes follow the formats exactly', () => {
+    expect(Array.from(byName(first, 'teacher/input/raw').results.bytes)).toEqual(new Array(24).fill(784));
+    // stem output is 28x28x4: shape header 1 + 1 + 1 + 1 bytes.
+    expect(byName(first, 'teacher/stem/float32').results.bytes[0]).toBe(4 + 3136 * 4);
+    expect(byName(first, 'teacher/stem/float16').results.bytes[0]).toBe(4 + 3136 * 2);
+    expect(byName(first, 'teacher/stem/quant[bits=2;granularity=tensor;entropy=packed]').results.bytes[0]).toBe(4 + 8 + 784);
+    expect(byName(first, 'teacher/stage1/quant[bits=6;granularity=channel;entropy=packed]').results.bytes[0]).toBe(4 + 8 * 8 + (14 * 14 * 8 * 6) / 8);
+    expect(byName(first, 'channel-reduction/reduce/fixedquant[entropy=packed]').results.bytes[0]).toBe(7 * 7 * 2);
+  });
+
+  test('lossless paths give the whole model\'s answers: lossless images and float32 split tensors', () => {
+    const raw = byName(first, 'teacher/input/raw').results.correct;
+    for (const name of ['teacher/input/png', 'teacher/input/webp-lossless', 'teacher/stem/float32', 'teacher/stage1/float32']) {
+      expect(Array.from(byName(first, name).results.correct)).toEqual(Array.from(raw));
+    }
+    // Lossless stages after the same quantiser reconstruct identically, hence answer identically.
+    const q = (e: string) => byName(first, `teacher/stem/quant[bits=4;granularity=channel;entropy=${e}]`).results;
+    for (const e of ['deflate', 'brotli', 'rans']) expect(Array.from(q(e).correct)).toEqual(Array.from(q('packed').correct));
+    expect(q('rans').bytes.every((b, i) => b < q('packed').bytes[i])).toBe(true);
+  });
+
+  test('the student is coded within 2% + 4 bytes of its prior\'s estimate, per sample', () => {
+    const s = byName(first, 'student-b1/latent/factorized');
+    const est = s.results.estimatedBytes!;
+    expect(est).toBeDefined();
+    for (let i = 0; i < 24; i++) expect(Math.abs(s.results.bytes[i] - est[i])).toBeLessThanOrEqual(0.02 * est[i] + 4);
+    expect(s.row.bytes_estimated_mean).toBeCloseTo(est.reduce((a, b) => a + b, 0) / 24, 9);
+    expect(Number.isNaN(byName(first, 'teacher/stem/float32').row.bytes_estimated_mean)).toBe(true);
+  });
+
+  test('aggregates: accuracy, Wilson interval, byte quantiles', () => {
+    const p = byName(first, 'teacher/input/jpeg[quality=50]');
+    const correct = p.results.correct.reduce((a, b) => a + b, 0);
+    expect(p.row.accuracy).toBeCloseTo(correct / 24, 12);
+    expect(p.row.accuracy_ci95).toBeCloseTo(wilsonHalfWidth95(correct, 24), 12);
+    const sorted = Array.from(p.results.bytes).sort((a, b) => a - b);
+    expect(p.row.bytes_min).toBe(sorted[0]);
+    expect(p.row.bytes_max).toBe(sorted[23]);
+    expect(p.row.bytes_p50).toBeCloseTo((sorted[11] + sorted[12]) / 2, 9);
+    expect(p.row.encode_ms_mean).toBeGreaterThan(0);
+  });
+
+  test('a repeat run is served from the cache with identical results', async () => {
+    const t0 = Date.now();
+    const again = await measureZoo(base);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(again.measuredCount).toBe(0);
+    expect(again.cachedCount).toBe(first.pipelines.length);
+    for (const p of again.pipelines) {
+      const q = byName(first, p.name);
+      expect(Array.from(p.results.bytes)).toEqual(Array.from(q.results.bytes));
+      expect(Array.from(p.results.correct)).toEqual(Array.from(q.results.correct));
+      expect(p.row).toEqual(q.row);
+    }
+  });
+
+  test('changing a model file changes its cache key (only that model is re-measured)', async () => {
+    const metaFile = path.join(zooDir, 'channel-reduction', 'meta.json');
+    const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
+    meta.bottleneck.scale = [0.04, 0.03];
+    fs.writeFileSync(metaFile, JSON.stringify(meta));
+    const r = await measureZoo(base);
+    expect(r.measuredCount).toBe(4);
+    expect(byName(r, 'channel-reduction/reduce/fixedquant[entropy=packed]').results.bytes[0]).toBe(98);
+  });
+
+  test('per-sample payload bytes for the simulator come from the cache', async () => {
+    const name = 'teacher/stage1/quant[bits=8;granularity=channel;entropy=rans]';
+    const got = await measuredPayloadBytes([name], { zooDir, cacheDir, samples: 24, seed: 5 });
+    expect(Array.from(got.get(name)!)).toEqual(Array.from(byName(first, name).results.bytes));
+    await expect(measuredPayloadBytes(['teacher/nowhere/float32'], { zooDir, cacheDir, samples: 24, seed: 5 })).rejects.toThrow(/not a pipeline/);
+    await expect(measuredPayloadBytes([name], { zooDir, cacheDir, samples: 24, seed: 6 })).rejects.toThrow(/splitsim measure --samples 24 --seed 6/);
+  });
+
+  test('bad input: unknown model, missing zoo', async () => {
+    await expect(measureZoo({ ...base, models: ['nope'] })).rejects.toThrow(/'nope' is not in .*index.json/);
+    await expect(measureZoo({ ...base, zooDir: path.join(work, 'missing') })).rejects.toThrow(UserError);
+  });
+});
+
+describe('measure and compare commands', () => {
+  test('measurements.csv has the documented columns; compare marks a consistent Pareto front', async () => {
+    const out = path.join(work, 'results');
+    process.env.SPLITSIM_CACHE_DIR = cacheDir;
+    try {
+      await runMeasure({ zoo: zooDir, samples: 24, seed: 5, out: path.join(out, 'measure'), workers: 1, progress: false });
+    } finally {
+      delete process.env.SPLITSIM_CACHE_DIR;
+    }
+    const csv = fs.readFileSync(path.join(out, 'measure', 'measurements.csv'), 'utf8').trim().split('\n');
+    expect(csv[0].split(',')).toEqual([...MEASUREMENT_COLUMNS]);
+    expect(csv.length).toBe(1 + first.pipelines.length);
+    const { rows, file } = runCompare({ in: path.join(out, 'measure', 'measurements.csv'), out });
+    expect(file).toBe(path.join(out, 'compare.csv'));
+    expect(fs.readFileSync(file, 'utf8').split('\n')[0]).toContain('pareto');
+    for (const r of rows) {
+      const dominated = rows.some((o) => o !== r && o.bytes_mean <= r.bytes_mean && o.accuracy >= r.accuracy && (o.bytes_mean < r.bytes_mean || o.accuracy > r.accuracy));
+      if (r.pareto) expect(dominated).toBe(false);
+    }
+    expect(rows.map((r) => r.rank)).toEqual(rows.map((_, i) => i + 1));
+  });
+});
