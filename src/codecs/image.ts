@@ -9,6 +9,10 @@
  */
 import sharp from 'sharp';
 
+// One libvips thread per image: a 28x28 image is far too small to gain from splitting it,
+// the per-call thread hand-offs cost more, and single-threaded codec time is what we report.
+sharp.concurrency(1);
+
 /** Input codec formats. */
 export type ImageFormat = 'jpeg' | 'webp' | 'webp-lossless' | 'avif' | 'png' | 'raw';
 export const IMAGE_FORMATS: readonly ImageFormat[] = ['jpeg', 'webp', 'webp-lossless', 'avif', 'png', 'raw'];
