@@ -87,6 +87,11 @@ export interface FeatureCodec {
   reference(values: Float32Array, shape: readonly number[]): Float32Array;
   /** Model estimate of the payload in bits (sum of -log2 p), for entropy-model codecs. */
   estimatedBits(values: Float32Array, shape: readonly number[]): number;
+  /**
+   * estimatedBits of the tensor last encoded when encoding produced it as a by-product
+   * (histogram models), else NaN; saves recomputing it.
+   */
+  readonly lastEstimatedBits: number;
 }
 
 /** Formats a spec's parameters as 'k=v;k=v' (stable order, no codec name). */
@@ -97,10 +102,18 @@ export function specParams(spec: FeatureCodecSpec): string {
     .join(';');
 }
 
+/**
+ * Brotli quality of the `brotli` stage. Qualities 10-11 add ~10% compression on activations
+ * at 30-60x the time (about 0.1 s per 28x28x16 tensor here), which would make a full
+ * measurement take hours; 5 is a usual setting for compressing on the fly. `npm run bench --
+ * codec` reports quality 11 beside it.
+ */
+export const BROTLI_QUALITY = 5;
+
 function brotliParams(n: number): zlib.BrotliOptions {
   return {
     params: {
-      [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
+      [zlib.constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY,
       [zlib.constants.BROTLI_PARAM_SIZE_HINT]: n,
     },
   };
@@ -114,25 +127,28 @@ function reusableTable(alphabet: number): RansTable {
   return t;
 }
 
-/** Applies the lossless stage to symbols of `bits` bits, appending to `w`. */
-function encodeStage(w: ByteWriter, symbols: Uint8Array, bits: number, stage: EntropyStage): void {
+/**
+ * Applies the lossless stage to symbols of `bits` bits, appending to `w`. Returns the
+ * histogram model's estimate in bits (side information + sum of -log2 p) for `rans`, else NaN.
+ */
+function encodeStage(w: ByteWriter, symbols: Uint8Array, bits: number, stage: EntropyStage): number {
   switch (stage) {
     case 'packed':
       w.bytes(packBits(symbols, bits));
-      return;
+      return NaN;
     case 'deflate':
       w.bytes(zlib.deflateRawSync(packBits(symbols, bits), { level: 9 }));
-      return;
+      return NaN;
     case 'brotli': {
       const packed = packBits(symbols, bits);
       w.bytes(zlib.brotliCompressSync(packed, brotliParams(packed.length)));
-      return;
+      return NaN;
     }
     case 'rans': {
       const model = buildHistogramModel(symbols, 1 << bits, reusableTable(1 << bits));
       w.bytes(model.sideInfo);
       w.bytes(ransEncode(symbols, model.table));
-      return;
+      return model.sideBits + model.dataBits;
     }
   }
 }
@@ -166,7 +182,7 @@ function decodeStage(r: ByteReader, out: Uint8Array, bits: number, stage: Entrop
 /** Histogram-model cost in bits: side information plus sum of -log2 p under it. */
 function histogramBits(symbols: Uint8Array, bits: number): number {
   const model = buildHistogramModel(symbols, 1 << bits, reusableTable(1 << bits));
-  return model.sideBits + ransCostBits(symbols, model.table);
+  return model.sideBits + model.dataBits;
 }
 
 function checkShape(values: Float32Array, shape: readonly number[], expected?: readonly number[]): void {
@@ -181,6 +197,7 @@ class QuantCodec implements FeatureCodec {
   readonly params: string;
   readonly reconstructionKey: string;
   readonly hasEstimate: boolean;
+  lastEstimatedBits = NaN;
   constructor(readonly spec: Extract<FeatureCodecSpec, { codec: 'quant' }>) {
     this.params = specParams(spec);
     this.reconstructionKey = `quant;bits=${spec.bits};granularity=${spec.granularity}`;
@@ -191,7 +208,8 @@ class QuantCodec implements FeatureCodec {
     const q = quantize(values, shape, this.spec.bits, this.spec.granularity);
     const w = new ByteWriter();
     writeQuantHeader(w, q);
-    encodeStage(w, q.symbols, q.bits, this.spec.entropy);
+    const header = w.length;
+    this.lastEstimatedBits = header * 8 + encodeStage(w, q.symbols, q.bits, this.spec.entropy);
     return w.finish();
   }
   decode(bytes: Uint8Array): { values: Float32Array; shape: number[] } {
@@ -214,6 +232,7 @@ class QuantCodec implements FeatureCodec {
 class FloatCodec implements FeatureCodec {
   readonly params = '';
   readonly hasEstimate = false;
+  readonly lastEstimatedBits = NaN;
   readonly name: string;
   readonly reconstructionKey: string;
   constructor(readonly spec: Extract<FeatureCodecSpec, { codec: 'float16' | 'float32' }>) {
@@ -271,6 +290,7 @@ class FactorizedCodec implements FeatureCodec {
   readonly params = '';
   readonly reconstructionKey = 'factorized';
   readonly hasEstimate = true;
+  readonly lastEstimatedBits = NaN;
   readonly spec: FeatureCodecSpec = { codec: 'factorized' };
   readonly table: RansTable;
   private readonly medians: Float64Array;
@@ -359,6 +379,7 @@ class FixedQuantCodec implements FeatureCodec {
   readonly params: string;
   readonly reconstructionKey = 'fixedquant';
   readonly hasEstimate: boolean;
+  lastEstimatedBits = NaN;
   private readonly scale: Float64Array;
   private readonly zero: Float64Array;
   private readonly levels: number;
@@ -398,7 +419,7 @@ class FixedQuantCodec implements FeatureCodec {
   encode(values: Float32Array, shape: readonly number[]): Uint8Array {
     checkShape(values, shape, this.fq.latentShape);
     const w = new ByteWriter();
-    encodeStage(w, this.symbols(values), this.fq.quantBits, this.spec.entropy);
+    this.lastEstimatedBits = encodeStage(w, this.symbols(values), this.fq.quantBits, this.spec.entropy);
     return w.finish();
   }
   decode(bytes: Uint8Array): { values: Float32Array; shape: number[] } {

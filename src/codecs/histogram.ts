@@ -68,6 +68,8 @@ export interface HistogramModel {
   table: RansTable;
   /** Side-information size in bits before byte padding. */
   sideBits: number;
+  /** Sum of -log2 p of the tensor's symbols under the table (what rANS spends, ideally). */
+  dataBits: number;
 }
 
 interface Choice { s: number; k: number; lo: number; hi: number; f: Uint32Array; bits: number; sideBits: number }
@@ -128,7 +130,7 @@ export function buildHistogramModel(symbols: ArrayLike<number>, alphabet: number
   w.bits(best.k, 4);
   for (let v = best.lo; v < best.hi; v++) w.expGolomb(best.f[v], best.k);
   const sideBits = w.bitLength;
-  return { sideInfo: w.finish(), table: tableFrom(best.f, best.lo, best.hi, best.s, into), sideBits };
+  return { sideInfo: w.finish(), table: tableFrom(best.f, best.lo, best.hi, best.s, into), sideBits, dataBits: best.bits - best.sideBits };
 }
 
 function tableFrom(f: ArrayLike<number>, lo: number, hi: number, s: number, into?: RansTable): RansTable {

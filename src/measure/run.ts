@@ -195,7 +195,10 @@ async function runFeatureGroup(
         r.bytes[start + s] = bytes.length;
         r.encodeMs[start + s] = t1 - t0;
         r.decodeMs[start + s] = t2 - t1;
-        if (r.estimatedBytes) r.estimatedBytes[start + s] = codec.estimatedBits(v, shape) / 8;
+        if (r.estimatedBytes) {
+          const est = codec.lastEstimatedBits;
+          r.estimatedBytes[start + s] = (Number.isFinite(est) ? est : codec.estimatedBits(v, shape)) / 8;
+        }
         if (dec.shape.length !== shape.length || dec.shape.some((d, i) => d !== shape[i])) {
           throw new Error(`${name}: decoded shape [${dec.shape.join(',')}] differs from [${shape.join(',')}]`);
         }

@@ -146,6 +146,11 @@ describe('feature codecs', () => {
     // estimatedBits counts header, side info and -log2 p; the stream adds at most the
     // 4-byte rANS state and the side information's byte padding.
     const est = rans.estimatedBits(x, shape) / 8;
+    expect(rans.lastEstimatedBits / 8).toBeCloseTo(est, 9); // the by-product of encode agrees
+    // ... and equals header + side info + the table cost of the symbols, recomputed here.
+    const q = quantize(x, shape, 8, 'tensor');
+    const model = buildHistogramModel(q.symbols, 256);
+    expect(est).toBeCloseTo((1 + 3 + 8) + (model.sideBits + ransCostBits(q.symbols, model.table)) / 8, 6);
     expect(bytes.length).toBeGreaterThanOrEqual(Math.floor(est));
     expect(bytes.length).toBeLessThanOrEqual(est * 1.01 + 5);
   });
