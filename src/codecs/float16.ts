@@ -44,3 +44,14 @@ export function fromHalfBits(h: number): number {
   if (exp === 0x1f) return mant ? NaN : sign * Infinity;
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
+
+let halfTable: Float32Array | undefined;
+
+/** binary16 bits -> number via a 65536-entry table (for bulk decoding). */
+export function halfTable16(): Float32Array {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfTable[h] = fromHalfBits(h);
+  }
+  return halfTable;
+}

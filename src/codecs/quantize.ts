@@ -42,30 +42,56 @@ export function quantize(values: Float32Array, shape: readonly number[], bits: n
   const C = granularity === 'channel' ? channelsOf(shape) : 1;
   const lo = new Float64Array(C).fill(Infinity);
   const hi = new Float64Array(C).fill(-Infinity);
-  for (let i = 0, c = 0; i < n; i++) {
-    const v = values[i];
-    if (!Number.isFinite(v)) throw new Error(`quantize: non-finite value at ${i}`);
-    if (v < lo[c]) lo[c] = v;
-    if (v > hi[c]) hi[c] = v;
-    if (++c === C) c = 0;
+  // v * 0 is NaN exactly for NaN and infinities: one check after the loop instead of per value.
+  let poison = 0;
+  if (C === 1) {
+    let l = Infinity;
+    let h = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      poison += v * 0;
+      if (v < l) l = v;
+      if (v > h) h = v;
+    }
+    lo[0] = l;
+    hi[0] = h;
+  } else {
+    for (let i = 0, c = 0; i < n; i++) {
+      const v = values[i];
+      poison += v * 0;
+      if (v < lo[c]) lo[c] = v;
+      if (v > hi[c]) hi[c] = v;
+      if (++c === C) c = 0;
+    }
   }
+  if (poison !== 0) throw new Error('quantize: the tensor holds non-finite values');
   const levels = (1 << bits) - 1;
   const scale = new Float32Array(C);
   const offset = new Float32Array(C);
+  const inv = new Float64Array(C);
   for (let c = 0; c < C; c++) {
     if (lo[c] === Infinity) { lo[c] = 0; hi[c] = 0; }
     offset[c] = lo[c];
     scale[c] = (hi[c] - lo[c]) / levels;
+    inv[c] = scale[c] > 0 ? 1 / scale[c] : 0;
   }
   const symbols = new Uint8Array(n);
-  for (let i = 0, c = 0; i < n; i++) {
-    const s = scale[c];
-    let q = s > 0 ? Math.round((values[i] - offset[c]) / s) : 0;
-    // The float32-rounded offset and scale can push the extremes half a step out of range.
-    if (q < 0) q = 0;
-    else if (q > levels) q = levels;
-    symbols[i] = q;
-    if (++c === C) c = 0;
+  // The float32-rounded offset and scale can push the extremes half a step out of range,
+  // hence the clamps. (Multiplying by the inverse scale may round a value at exactly half a
+  // step the other way than dividing would; the symbols define the tensor either way.)
+  if (C === 1) {
+    const o = offset[0];
+    const k = inv[0];
+    for (let i = 0; i < n; i++) {
+      const q = Math.round((values[i] - o) * k);
+      symbols[i] = q < 0 ? 0 : q > levels ? levels : q;
+    }
+  } else {
+    for (let i = 0, c = 0; i < n; i++) {
+      const q = Math.round((values[i] - offset[c]) * inv[c]);
+      symbols[i] = q < 0 ? 0 : q > levels ? levels : q;
+      if (++c === C) c = 0;
+    }
   }
   return { shape: [...shape], bits, granularity, scale, offset, symbols };
 }
@@ -75,9 +101,16 @@ export function dequantize(q: Quantized): Float32Array {
   const n = q.symbols.length;
   const C = q.scale.length;
   const out = new Float32Array(n);
-  for (let i = 0, c = 0; i < n; i++) {
-    out[i] = q.offset[c] + q.symbols[i] * q.scale[c];
-    if (++c === C) c = 0;
+  const { symbols, offset, scale } = q;
+  if (C === 1) {
+    const o = offset[0];
+    const s = scale[0];
+    for (let i = 0; i < n; i++) out[i] = o + symbols[i] * s;
+  } else {
+    for (let i = 0, c = 0; i < n; i++) {
+      out[i] = offset[c] + symbols[i] * scale[c];
+      if (++c === C) c = 0;
+    }
   }
   return out;
 }

@@ -28,6 +28,11 @@ export interface ModelRunner {
   classify(images: Uint8Array, n: number): Promise<Int32Array>;
   /** Head outputs at a split point: the per-sample shape and all n samples' values. */
   head(split: string, images: Uint8Array, n: number): Promise<{ shape: number[]; values: Float32Array }>;
+  /**
+   * Head outputs at several split points in one pass (optional; shares the layers the heads
+   * have in common). Same results as calling head() for each.
+   */
+  heads?(splits: string[], images: Uint8Array, n: number): Promise<Map<string, { shape: number[]; values: Float32Array }>>;
   /** Predicted class of each of n head outputs after the tail. */
   tailClassify(split: string, values: Float32Array, shape: number[], n: number): Promise<Int32Array>;
 }
@@ -100,11 +105,15 @@ export async function runPipelines(
       imgs.set(data.images.subarray(idx * px, (idx + 1) * px), s * px);
       labels[s] = data.labels[idx];
     }
+    const featureSplits = [...splits.keys()].filter((s) => s !== INPUT_SPLIT);
+    const heads = runner.heads && featureSplits.length > 1 ? await runner.heads(featureSplits, imgs, B) : undefined;
     for (const [split, group] of splits) {
       if (split === INPUT_SPLIT) {
         await runInputGroup(runner, group, imgs, labels, B, data, start, results, opts);
       } else {
-        await runFeatureGroup(runner, split, group, codecs, imgs, labels, B, start, results, opts);
+        const head = heads?.get(split) ?? (await runner.head(split, imgs, B));
+        heads?.delete(split); // release each split's activations once coded
+        await runFeatureGroup(runner, split, head, group, codecs, labels, B, start, results, opts);
       }
     }
   }
@@ -160,16 +169,16 @@ async function runInputGroup(
 async function runFeatureGroup(
   runner: ModelRunner,
   split: string,
+  head: { shape: number[]; values: Float32Array },
   group: PipelineSpec[],
   codecs: Map<string, FeatureCodec>,
-  imgs: Uint8Array,
   labels: Uint8Array,
   B: number,
   start: number,
   results: Map<string, SampleResults>,
   opts: RunOptions,
 ): Promise<void> {
-  const { shape, values } = await runner.head(split, imgs, B);
+  const { shape, values } = head;
   const size = shape.reduce((a, b) => a * b, 1);
   if (values.length !== B * size) throw new Error(`${runner.name}/${split}: head gave ${values.length} values for ${B} x [${shape.join(',')}]`);
   // Codecs that reconstruct identically share the tail: group them by reconstruction key.

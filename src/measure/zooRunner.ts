@@ -49,6 +49,7 @@ export async function loadZooRunner(name: string, zooDir: string): Promise<Model
     return m;
   };
   const all = (n: number): Int32Array => Int32Array.from({ length: n }, (_, i) => i);
+  const multiHeads = new Map<string, tf.LayersModel>();
   return {
     name,
     codecInfo: codecInfoOf(zm),
@@ -66,6 +67,23 @@ export async function loadZooRunner(name: string, zooDir: string): Promise<Model
       const shape = y.shape.slice(1);
       tf.dispose([x, y]);
       return { shape, values: Float32Array.from(values) };
+    },
+    async heads(list, images, n) {
+      const key = list.join('\u0000');
+      let multi = multiHeads.get(key);
+      if (!multi) {
+        // A fresh copy: the layers of a model that has been split have extra inbound nodes.
+        const copy = await loadZooModel(name, zooDir);
+        const outputs = list.map((s) => copy.model.getLayer(s).getOutputAt(0) as tf.SymbolicTensor);
+        multiHeads.set(key, (multi = tf.model({ inputs: copy.model.inputs, outputs })));
+      }
+      const x = toModelInput(images, all(n), zm.meta.input);
+      const ys = multi.predict(x) as tf.Tensor | tf.Tensor[];
+      const arr = Array.isArray(ys) ? ys : [ys];
+      const out = new Map<string, { shape: number[]; values: Float32Array }>();
+      arr.forEach((y, i) => out.set(list[i], { shape: y.shape.slice(1), values: Float32Array.from(y.dataSync() as Float32Array) }));
+      tf.dispose([x, ...arr]);
+      return out;
     },
     async tailClassify(s, values, shape, n) {
       const x = tf.tensor(values, [n, ...shape]);

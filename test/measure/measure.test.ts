@@ -5,6 +5,10 @@ import { runCompare } from '../../src/cli/compare';
 import { runMeasure } from '../../src/cli/measure';
 import { MEASUREMENT_COLUMNS, wilsonHalfWidth95 } from '../../src/measure/aggregate';
 import { measuredPayloadBytes, measureZoo, selectSamples, type MeasureResult } from '../../src/measure/measure';
+import { naiveSplitCodecSpecs } from '../../src/codecs/feature';
+import { inputCodecSpecs } from '../../src/codecs/image';
+import { loadFashionMnistTest } from '../../src/data/fashion';
+import { loadZooRunner } from '../../src/measure/zooRunner';
 import { UserError } from '../../src/util/errors';
 import { buildFixtureZoo } from './fixture';
 
@@ -46,8 +50,10 @@ describe('sample selection', () => {
 });
 
 describe('measureZoo on the fixture zoo', () => {
-  test('measures every pipeline: 32 input codecs, 2 x 34 naive splits, the student, 4 channel-reduction stages', () => {
-    expect(first.pipelines.length).toBe(32 + 2 * 34 + 1 + 4);
+  test('measures every pipeline: the input codecs, 2 x 34 naive splits, the student, 4 channel-reduction stages', () => {
+    // naive: float32, float16, and {8,6,4,2} bits x {tensor, channel} x {packed, deflate, brotli, rans}
+    expect(naiveSplitCodecSpecs().length).toBe(2 + 4 * 2 * 4);
+    expect(first.pipelines.length).toBe(inputCodecSpecs().length + 2 * 34 + 1 + 4);
     expect(first.measuredCount).toBe(first.pipelines.length);
     expect(first.indices).toEqual(selectSamples(10000, 24, 5));
     for (const p of first.pipelines) {
@@ -131,6 +137,18 @@ describe('measureZoo on the fixture zoo', () => {
     expect(Array.from(got.get(name)!)).toEqual(Array.from(byName(first, name).results.bytes));
     await expect(measuredPayloadBytes(['teacher/nowhere/float32'], { zooDir, cacheDir, samples: 24, seed: 5 })).rejects.toThrow(/not a pipeline/);
     await expect(measuredPayloadBytes([name], { zooDir, cacheDir, samples: 24, seed: 6 })).rejects.toThrow(/splitsim measure --samples 24 --seed 6/);
+  });
+
+  test('the one-pass multi-split head gives exactly the per-split heads', async () => {
+    const runner = await loadZooRunner('teacher', zooDir);
+    const data = loadFashionMnistTest();
+    const imgs = data.images.subarray(0, 7 * 784);
+    const both = await runner.heads!(['stem', 'stage1'], imgs, 7);
+    for (const split of ['stem', 'stage1']) {
+      const one = await runner.head(split, imgs, 7);
+      expect(both.get(split)!.shape).toEqual(one.shape);
+      expect(Buffer.from(both.get(split)!.values.buffer).equals(Buffer.from(one.values.buffer))).toBe(true);
+    }
   });
 
   test('bad input: unknown model, missing zoo', async () => {
