@@ -71,6 +71,29 @@ const declaredPipelineSchema = z
   .strict();
 
 /**
+ * A pipeline whose payload sizes and accuracy are measured by running a zoo model and codec
+ * on real test images, and whose compute times are predicted from hardware profiles.
+ */
+const measuredPipelineSchema = z
+  .object({
+    source: z.literal('measured'),
+    name: nameSchema,
+    description: z.string().optional(),
+    pipeline: z
+      .string()
+      .regex(/^[^/]+\/[^/]+\/.+$/, "expected 'model/split/codec[params]' as in results/measure/measurements.csv")
+      .describe('the measured pipeline: model/split/codec[params]'),
+    device: z.string().min(1).describe('hardware profile of the device (profiles/<name>.yaml)'),
+    edge: z.string().min(1).describe('hardware profile of the edge server'),
+    samples: z.number().int().positive().max(10000).default(1000).describe('test images measured (seeded subset)'),
+    measureSeed: z.number().int().nonnegative().max(0xffffffff).default(1).describe('seed of the measured subset'),
+    codecTime: z.enum(['host', 'ignore']).default('host').describe('add codec CPU time measured on this machine'),
+    resultBytes: bytes().default(8).describe('bytes sent back on the downlink (e.g. class id and score)'),
+    deadlineMs: z.number().finite().positive().optional().describe('end-to-end deadline (overrides the scenario one)'),
+  })
+  .strict();
+
+/**
  * Pipelines are a union over `source` (how their numbers are obtained); `declared` is the
  * default. New sources (measured, profiled) add an object here and a resolver in
  * src/sim/pipeline.ts.
@@ -78,7 +101,7 @@ const declaredPipelineSchema = z
 export const pipelineSchema = z
   .preprocess(
     (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) && !('source' in v) ? { source: 'declared', ...v } : v),
-    z.discriminatedUnion('source', [declaredPipelineSchema]),
+    z.discriminatedUnion('source', [declaredPipelineSchema, measuredPipelineSchema]),
   )
   .superRefine((p, ctx) => {
     if (p.source !== 'declared') return;

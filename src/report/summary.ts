@@ -31,6 +31,9 @@ export const SUMMARY_COLUMNS = [
   'downlink_ms',
   'deadline_ms',
   'deadline_miss_ratio',
+  'accuracy',
+  'accuracy_ci95',
+  'device_energy_mj',
   'mean_in_system',
   'edge_utilization',
   'payload_bytes_mean',
@@ -140,6 +143,11 @@ export function summarizeRun(run: PipelineRun): SummaryRow {
     ...stage,
     deadline_ms: deadline ?? NaN,
     deadline_miss_ratio: deadline !== undefined && finished > 0 ? misses / finished : NaN,
+    // Measured pipelines know their accuracy (tail on decoded data) and the device's energy
+    // per request (predicted compute time x active power); declared ones leave these empty.
+    accuracy: metaNumber(run.pipeline.meta, 'accuracy'),
+    accuracy_ci95: metaNumber(run.pipeline.meta, 'accuracy_ci95'),
+    device_energy_mj: metaNumber(run.pipeline.meta, 'device_energy_mj'),
     mean_in_system: windowMs > 0 ? run.areaInSystemMeasuredMs / windowMs : NaN,
     edge_utilization: run.endMs > 0 ? run.edgeBusyMs / (run.edgeWorkers * run.endMs) : NaN,
     payload_bytes_mean: n > 0 ? payload / n : NaN,
@@ -154,6 +162,11 @@ export function summarizeRun(run: PipelineRun): SummaryRow {
   };
   for (const [k, v] of Object.entries(run.pipeline.meta)) row[`meta_${k}`] = v;
   return row;
+}
+
+function metaNumber(meta: Record<string, string | number>, key: string): number {
+  const v = meta[key];
+  return typeof v === 'number' ? v : NaN;
 }
 
 /** Column order for a set of rows: the fixed columns, then every metadata column seen. */

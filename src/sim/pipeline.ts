@@ -60,8 +60,30 @@ const resolveDeclared: Resolver<Extract<PipelineSpec, { source: 'declared' }>> =
  * One resolver per pipeline `source`. Adding a source (measured bytes, profiled compute
  * times) means adding its schema in config/scenario.ts and its resolver here.
  */
+/** Pipelines measured on the zoo (bytes, accuracy) with compute predicted from profiles. */
+const resolveMeasured: Resolver<Extract<PipelineSpec, { source: 'measured' }>> = async (spec, ctx) => {
+  // Loaded lazily: tfjs and sharp are only needed when a scenario has measured pipelines.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const m = require('./measured') as typeof import('./measured');
+  const costs = await m.measuredCosts(
+    { name: spec.name, pipeline: spec.pipeline, device: spec.device, edge: spec.edge, samples: spec.samples, measureSeed: spec.measureSeed, codecTime: spec.codecTime },
+    (msg) => process.stderr.write(`${msg}\n`),
+  );
+  const result = makeSampler(spec.resultBytes, true);
+  return {
+    name: spec.name,
+    deviceMs: () => costs.deviceMs,
+    payloadBytes: m.bytesSampler(costs.bytes),
+    edgeMs: () => costs.edgeMs,
+    resultBytes: result,
+    deadlineMs: spec.deadlineMs ?? ctx.scenario.deadlineMs,
+    meta: { ...costs.meta, result_bytes_mean: distributionMean(spec.resultBytes) },
+  };
+};
+
 const RESOLVERS: { [K in PipelineSpec['source']]: Resolver<Extract<PipelineSpec, { source: K }>> } = {
   declared: resolveDeclared,
+  measured: resolveMeasured,
 };
 
 /** Turns one pipeline spec into samplers for the system model. */
