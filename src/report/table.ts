@@ -29,5 +29,15 @@ export function summaryTables(rows: SummaryRow[]): string {
       typeof r.edge_utilization === 'number' && Number.isFinite(r.edge_utilization) ? `${(100 * r.edge_utilization).toFixed(1)}%` : '-',
     ]),
   );
-  return `${latency}\n\n${stages}`;
+  const measured = rows.filter((r) => typeof r.accuracy === 'number' && Number.isFinite(r.accuracy));
+  if (measured.length === 0) return `${latency}\n\n${stages}`;
+  const quality = formatTable(
+    ['pipeline (measured)', 'top-1', '±95%', 'payload B', 'device energy mJ', 'device', 'edge', 'pipeline measured'],
+    measured.map((r) => [
+      String(r.pipeline), `${(100 * (r.accuracy as number)).toFixed(2)}%`, `${(100 * (r.accuracy_ci95 as number)).toFixed(2)}`,
+      fix(r.payload_bytes_mean, 0), fix(r.device_energy_mj, 2), String(r.meta_device ?? '-'), String(r.meta_edge ?? '-'),
+      String(r.meta_measured_pipeline ?? '-'),
+    ]),
+  );
+  return `${latency}\n\n${stages}\n\n${quality}`;
 }
