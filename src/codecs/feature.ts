@@ -92,6 +92,34 @@ export interface FeatureCodec {
    * (histogram models), else NaN; saves recomputing it.
    */
   readonly lastEstimatedBits: number;
+  /**
+   * For codecs that are a lossy step followed by a lossless one: the two halves apart, so a
+   * caller coding one tensor with several codecs of the same reconstructionKey can run the
+   * lossy step once. encode(v) = encodePrepared(prepare(v)), decode(b) = finish(decodePrepared(b)).
+   */
+  readonly staged?: StagedCodec;
+}
+
+/** The lossy/lossless halves of a FeatureCodec (see FeatureCodec.staged). */
+export interface StagedCodec {
+  prepare(values: Float32Array, shape: readonly number[]): Quantized;
+  encodePrepared(q: Quantized): Uint8Array;
+  decodePrepared(bytes: Uint8Array): Quantized;
+  finish(q: Quantized): { values: Float32Array; shape: number[] };
+  /** Whether two prepared tensors are bit-identical (so finish gives identical values). */
+  same(a: Quantized, b: Quantized): boolean;
+}
+
+function sameQuantized(a: Quantized, b: Quantized): boolean {
+  if (a.symbols.length !== b.symbols.length || a.scale.length !== b.scale.length) return false;
+  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) return false;
+  for (let i = 0; i < a.scale.length; i++) {
+    if (!Object.is(a.scale[i], b.scale[i]) || !Object.is(a.offset[i], b.offset[i])) return false;
+  }
+  const x = a.symbols;
+  const y = b.symbols;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
 }
 
 /** Formats a spec's parameters as 'k=v;k=v' (stable order, no codec name). */
@@ -195,31 +223,46 @@ function checkShape(values: Float32Array, shape: readonly number[], expected?: r
   }
 }
 
-class QuantCodec implements FeatureCodec {
+class QuantCodec implements FeatureCodec, StagedCodec {
   readonly name = 'quant';
   readonly params: string;
   readonly reconstructionKey: string;
   readonly hasEstimate: boolean;
+  readonly staged: StagedCodec = this;
   lastEstimatedBits = NaN;
   constructor(readonly spec: Extract<FeatureCodecSpec, { codec: 'quant' }>) {
     this.params = specParams(spec);
     this.reconstructionKey = `quant;bits=${spec.bits};granularity=${spec.granularity}`;
     this.hasEstimate = spec.entropy === 'rans';
   }
-  encode(values: Float32Array, shape: readonly number[]): Uint8Array {
+  prepare(values: Float32Array, shape: readonly number[]): Quantized {
     checkShape(values, shape);
-    const q = quantize(values, shape, this.spec.bits, this.spec.granularity);
+    return quantize(values, shape, this.spec.bits, this.spec.granularity);
+  }
+  encodePrepared(q: Quantized): Uint8Array {
     const w = new ByteWriter();
     writeQuantHeader(w, q);
     const header = w.length;
     this.lastEstimatedBits = header * 8 + encodeStage(w, q.symbols, q.bits, this.spec.entropy);
     return w.finish();
   }
-  decode(bytes: Uint8Array): { values: Float32Array; shape: number[] } {
+  decodePrepared(bytes: Uint8Array): Quantized {
     const r = new ByteReader(bytes);
     const q = readQuantHeader(r, this.spec.bits, this.spec.granularity);
     decodeStage(r, q.symbols, q.bits, this.spec.entropy);
-    return { values: dequantize(q), shape: q.shape };
+    return q;
+  }
+  finish(q: Quantized): { values: Float32Array; shape: number[] } {
+    return { values: dequantize(q), shape: [...q.shape] };
+  }
+  same(a: Quantized, b: Quantized): boolean {
+    return sameQuantized(a, b);
+  }
+  encode(values: Float32Array, shape: readonly number[]): Uint8Array {
+    return this.encodePrepared(this.prepare(values, shape));
+  }
+  decode(bytes: Uint8Array): { values: Float32Array; shape: number[] } {
+    return this.finish(this.decodePrepared(bytes));
   }
   reference(values: Float32Array, shape: readonly number[]): Float32Array {
     return dequantize(quantize(values, shape, this.spec.bits, this.spec.granularity));
@@ -387,15 +430,18 @@ class FactorizedCodec implements FeatureCodec {
   }
 }
 
-class FixedQuantCodec implements FeatureCodec {
+class FixedQuantCodec implements FeatureCodec, StagedCodec {
   readonly name = 'fixedquant';
   readonly params: string;
   readonly reconstructionKey = 'fixedquant';
   readonly hasEstimate: boolean;
+  readonly staged: StagedCodec = this;
   lastEstimatedBits = NaN;
   private readonly scale: Float64Array;
   private readonly zero: Float64Array;
   private readonly levels: number;
+  private readonly scale32: Float32Array;
+  private readonly zero32: Float32Array;
   constructor(readonly spec: Extract<FeatureCodecSpec, { codec: 'fixedquant' }>, private readonly fq: FixedQuantizer) {
     this.params = specParams(spec);
     this.hasEstimate = spec.entropy === 'rans';
@@ -406,6 +452,8 @@ class FixedQuantCodec implements FeatureCodec {
     if (!(fq.quantBits >= 1 && fq.quantBits <= 8)) throw new Error(`fixedquant: quantBits ${fq.quantBits} not in 1..8`);
     this.scale = Float64Array.from(fq.scale);
     this.zero = Float64Array.from(fq.zeroPoint);
+    this.scale32 = Float32Array.from(fq.scale);
+    this.zero32 = Float32Array.from(fq.zeroPoint);
     this.levels = (1 << fq.quantBits) - 1;
   }
   private symbols(values: Float32Array): Uint8Array {
@@ -429,16 +477,35 @@ class FixedQuantCodec implements FeatureCodec {
     }
     return out;
   }
-  encode(values: Float32Array, shape: readonly number[]): Uint8Array {
+  private wrap(symbols: Uint8Array): Quantized {
+    // scale/offset here only identify the (fixed) quantiser; values() does the mapping.
+    return { shape: [...this.fq.latentShape], bits: this.fq.quantBits, granularity: 'channel', scale: this.scale32, offset: this.zero32, symbols };
+  }
+  prepare(values: Float32Array, shape: readonly number[]): Quantized {
     checkShape(values, shape, this.fq.latentShape);
+    return this.wrap(this.symbols(values));
+  }
+  encodePrepared(q: Quantized): Uint8Array {
     const w = new ByteWriter();
-    this.lastEstimatedBits = encodeStage(w, this.symbols(values), this.fq.quantBits, this.spec.entropy);
+    this.lastEstimatedBits = encodeStage(w, q.symbols, this.fq.quantBits, this.spec.entropy);
     return w.finish();
   }
-  decode(bytes: Uint8Array): { values: Float32Array; shape: number[] } {
+  decodePrepared(bytes: Uint8Array): Quantized {
     const symbols = new Uint8Array(sizeOf(this.fq.latentShape));
     decodeStage(new ByteReader(bytes), symbols, this.fq.quantBits, this.spec.entropy);
-    return { values: this.values(symbols), shape: [...this.fq.latentShape] };
+    return this.wrap(symbols);
+  }
+  finish(q: Quantized): { values: Float32Array; shape: number[] } {
+    return { values: this.values(q.symbols), shape: [...this.fq.latentShape] };
+  }
+  same(a: Quantized, b: Quantized): boolean {
+    return sameQuantized(a, b);
+  }
+  encode(values: Float32Array, shape: readonly number[]): Uint8Array {
+    return this.encodePrepared(this.prepare(values, shape));
+  }
+  decode(bytes: Uint8Array): { values: Float32Array; shape: number[] } {
+    return this.finish(this.decodePrepared(bytes));
   }
   reference(values: Float32Array, shape: readonly number[]): Float32Array {
     checkShape(values, shape, this.fq.latentShape);

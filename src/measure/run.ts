@@ -5,7 +5,8 @@
  * by the split's codecs; codecs that reconstruct the same tensor (they differ only in the
  * lossless stage) share one tail run, after a bitwise check that their decoders agree.
  */
-import { createFeatureCodec, FeatureCodec, type CodecModelInfo, type FeatureCodecSpec } from '../codecs/feature';
+import { createFeatureCodec, FeatureCodec, type CodecModelInfo, type FeatureCodecSpec, type StagedCodec } from '../codecs/feature';
+import type { Quantized } from '../codecs/quantize';
 import { decodeImage, encodeImage, isLossless, type ImageCodecSpec } from '../codecs/image';
 import type { SampleResults } from './cache';
 import { INPUT_SPLIT, isImageSpec, pipelineName, type PipelineSpec } from './pipelines';
@@ -166,6 +167,63 @@ async function runInputGroup(
   }
 }
 
+/**
+ * Codes each sample with every codec of a group that shares its lossy step (same
+ * quantiser): the step runs once and its CPU time is counted in each codec's encode time;
+ * likewise the final dequantisation in each decode time. Every codec's bitstream is decoded,
+ * and its decoded tensor must be bit-identical to the first codec's, which feeds the tail.
+ */
+function codeStaged(
+  members: PipelineSpec[],
+  staged: StagedCodec[],
+  codecs: Map<string, FeatureCodec>,
+  values: Float32Array,
+  shape: number[],
+  size: number,
+  B: number,
+  start: number,
+  results: Map<string, SampleResults>,
+  recon: Float32Array,
+): void {
+  const names = members.map(pipelineName);
+  const res = names.map((n) => results.get(n)!);
+  const cods = names.map((n) => codecs.get(n)!);
+  for (let s = 0; s < B; s++) {
+    const v = values.subarray(s * size, (s + 1) * size);
+    const t0 = cpuMs();
+    const prepared = staged[0].prepare(v, shape);
+    const prepMs = cpuMs() - t0;
+    let first: Quantized | undefined;
+    let finishMs = 0;
+    for (let m = 0; m < members.length; m++) {
+      const r = res[m];
+      const t1 = cpuMs();
+      const bytes = staged[m].encodePrepared(prepared);
+      const t2 = cpuMs();
+      const back = staged[m].decodePrepared(bytes);
+      const t3 = cpuMs();
+      if (m === 0) {
+        const dec = staged[0].finish(back);
+        finishMs = cpuMs() - t3;
+        if (dec.shape.length !== shape.length || dec.shape.some((d, i) => d !== shape[i])) {
+          throw new Error(`${names[0]}: decoded shape [${dec.shape.join(',')}] differs from [${shape.join(',')}]`);
+        }
+        recon.set(dec.values, s * size);
+        first = back;
+      } else if (!staged[m].same(back, first!)) {
+        throw new Error(`${names[m]}: decoded tensor of sample ${start + s} differs from ${names[0]}'s, which should be identical`);
+      }
+      r.bytes[start + s] = bytes.length;
+      r.encodeMs[start + s] = prepMs + (t2 - t1);
+      r.decodeMs[start + s] = t3 - t2 + finishMs;
+      if (r.estimatedBytes) {
+        const est = cods[m].lastEstimatedBits;
+        r.estimatedBytes[start + s] = (Number.isFinite(est) ? est : cods[m].estimatedBits(v, shape)) / 8;
+      }
+    }
+  }
+}
+
 async function runFeatureGroup(
   runner: ModelRunner,
   split: string,
@@ -190,7 +248,10 @@ async function runFeatureGroup(
   }
   for (const members of byKey.values()) {
     const recon = new Float32Array(B * size);
-    members.forEach((p, m) => {
+    const staged = members.map((p) => codecs.get(pipelineName(p))!.staged);
+    if (staged.every((x) => x !== undefined)) {
+      codeStaged(members, staged as StagedCodec[], codecs, values, shape, size, B, start, results, recon);
+    } else members.forEach((p, m) => {
       const name = pipelineName(p);
       const codec = codecs.get(name)!;
       const r = results.get(name)!;
