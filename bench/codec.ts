@@ -14,7 +14,7 @@ import { formatTable } from '../src/report/table';
 import { SPLITSIM_VERSION } from '../src/util/version';
 
 /**
- * `npm run bench -- codec [--reps N] [--synthetic]`: throughput of splitsim's rANS coder
+ * `npm run bench -- codec [--reps N] [--synthetic] [--zoo DIR]`: throughput of splitsim's rANS coder
  * against Node's zlib (deflate, brotli) on the same quantised tensors, with compression
  * ratios. Each tensor is coded on its own, as a pipeline sends it. Tensors are real head
  * outputs of the model zoo when it is present (teacher split points, student latents),
@@ -36,6 +36,10 @@ export interface TensorSet {
 interface Row {
   set: string;
   method: string;
+  symbols: number;
+  payload: number;
+  encS: number;
+  decS: number;
   ratio: number;
   encMsym: number;
   decMsym: number;
@@ -95,8 +99,7 @@ function syntheticSets(): TensorSet[] {
  * smallest and largest students (their integer symbols, statically coded with the learned
  * prior). Empty when there is no zoo.
  */
-async function realTensorSets(): Promise<TensorSet[]> {
-  const zooDir = DEFAULT_ZOO_DIR;
+async function realTensorSets(zooDir: string): Promise<TensorSet[]> {
   if (!fs.existsSync(path.join(zooDir, 'index.json'))) return [];
   await initBackend();
   const data = loadFashionMnistTest(DEFAULT_DATA_DIR);
@@ -139,6 +142,10 @@ function measureSet(set: TensorSet, reps: number): Row[] {
     rows.push({
       set: set.name,
       method,
+      symbols: nSym,
+      payload,
+      encS,
+      decS,
       ratio: rawBytes / payload,
       encMsym: nSym / encS / 1e6,
       decMsym: nSym / decS / 1e6,
@@ -212,7 +219,9 @@ export async function main(args: string[]): Promise<void> {
   const repsAt = args.indexOf('--reps');
   const reps = repsAt >= 0 ? Math.max(1, Number(args[repsAt + 1])) : 5;
   let sets: TensorSet[] = [];
-  if (!args.includes('--synthetic')) sets = await realTensorSets();
+  const zooAt = args.indexOf('--zoo');
+  const zooDir = zooAt >= 0 ? path.resolve(args[zooAt + 1]) : DEFAULT_ZOO_DIR;
+  if (!args.includes('--synthetic')) sets = await realTensorSets(zooDir);
   const source = sets.length ? 'real head outputs of the model zoo' : 'synthetic activations (no model zoo found, or --synthetic)';
   if (!sets.length) sets = syntheticSets();
   process.stdout.write(`splitsim ${SPLITSIM_VERSION} codec benchmark on ${source}; node ${process.version}; best of ${reps} runs\n`);
@@ -245,7 +254,36 @@ export async function main(args: string[]): Promise<void> {
   process.stdout.write(
     formatTable(['tensors', 'peer', 'enc speed (hist)', 'dec speed (hist)', 'compression (hist)', 'compression (static)'], summary) + '\n',
   );
-  const minEnc = Math.min(...rows.filter((r) => r.method.startsWith('rANS')).map((r) => r.encMsym));
-  const minDec = Math.min(...rows.filter((r) => r.method.startsWith('rANS')).map((r) => r.decMsym));
-  process.stdout.write(`\nslowest rANS: encode ${f(minEnc)} M symbols/s, decode ${f(minDec)} M symbols/s\n`);
+  // Totals over all sets: symbols / time, and quantised bytes / payload bytes.
+  const total = (method: string): { enc: number; dec: number; ratio: number; minEnc: number; minDec: number } => {
+    const rs = rows.filter((r) => r.method === method);
+    const sym = rs.reduce((a, r) => a + r.symbols, 0);
+    return {
+      enc: sym / rs.reduce((a, r) => a + r.encS, 0) / 1e6,
+      dec: sym / rs.reduce((a, r) => a + r.decS, 0) / 1e6,
+      ratio: sym / rs.reduce((a, r) => a + r.payload, 0),
+      minEnc: Math.min(...rs.map((r) => r.encMsym)),
+      minDec: Math.min(...rs.map((r) => r.decMsym)),
+    };
+  };
+  const methods = [...new Set(rows.map((r) => r.method))];
+  process.stdout.write('\nall tensor sets together (symbols / total time; quantised bytes / total payload):\n');
+  process.stdout.write(
+    formatTable(
+      ['method', 'enc Msym/s', 'dec Msym/s', 'slowest set enc', 'slowest set dec', 'ratio'],
+      methods.map((m) => {
+        const t = total(m);
+        return [m, f(t.enc), f(t.dec), f(t.minEnc), f(t.minDec), f(t.ratio, 3)];
+      }),
+    ) + '\n',
+  );
+  const coder = total('rANS, static table');
+  const hist = total('rANS + histogram side info');
+  const defl = total('deflate level 6');
+  const brot = total('brotli quality 5');
+  process.stdout.write(
+    `\nrANS coder: encode ${f(coder.enc)} M symbols/s, decode ${f(coder.dec)} M symbols/s ` +
+      `(${f(coder.enc / defl.enc, 2)}x / ${f(coder.dec / defl.dec, 2)}x deflate-6, ${f(coder.enc / brot.enc, 2)}x / ${f(coder.dec / brot.dec, 2)}x brotli-5); ` +
+      `with per-tensor histograms: ${f(hist.enc)} / ${f(hist.dec)} M symbols/s, compression ${f(hist.ratio / defl.ratio, 3)}x deflate-6's\n`,
+  );
 }

@@ -11,7 +11,7 @@ import { formatTable } from '../src/report/table';
 import { PACKAGE_ROOT, SPLITSIM_VERSION } from '../src/util/version';
 
 /**
- * `npm run bench -- pipeline [--n N] [--batch B]`: images/s of splitsim's full
+ * `npm run bench -- pipeline [--n N] [--batch B] [--zoo DIR]`: images/s of splitsim's full
  * head -> encode -> decode -> tail loop (tfjs + codecs, one thread) for a naive split of the
  * teacher and for a bottleneck student, against the same teacher run whole in PyTorch on the
  * CPU (bench/pipeline_peer.py, rebuilt from the exported weights) in the same run.
@@ -88,7 +88,8 @@ function accuracyOf(preds: Int32Array, labels: Uint8Array): number {
 export async function main(args: string[]): Promise<void> {
   const n = argValue(args, '--n', 2000);
   const batch = argValue(args, '--batch', 100);
-  const zooDir = DEFAULT_ZOO_DIR;
+  const zooAt = args.indexOf('--zoo');
+  const zooDir = zooAt >= 0 ? path.resolve(args[zooAt + 1]) : DEFAULT_ZOO_DIR;
   if (!fs.existsSync(path.join(zooDir, 'index.json'))) {
     process.stdout.write(`pipeline bench: no model zoo at ${zooDir}; export it first (training/)\n`);
     process.exitCode = 2;
