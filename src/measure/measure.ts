@@ -247,15 +247,17 @@ export async function measureZoo(opts: MeasureOptions = {}): Promise<MeasureResu
 }
 
 /**
- * Per-sample payload bytes of measured pipelines, from the cache (for the simulator's
- * empirical payload distributions). Pipelines are named as in measurements.csv
- * ('model/split/codec[params]'); a pipeline that has not been measured with these options
- * is a UserError that says which command to run.
+ * Per-sample results of measured pipelines, from the cache (no model runs). Pipelines are
+ * named as pipelineName() does: 'model/split/codec[params]', e.g.
+ * 'teacher/stage2/quant[bits=8;granularity=channel;entropy=rans]' or
+ * 'student-b1/bottleneck/factorized' (the model, split, codec and params columns of
+ * measurements.csv). A pipeline not measured with these options (samples, seed, zoo files,
+ * backend, code) is a UserError that says which command to run.
  */
-export async function measuredPayloadBytes(
+export async function measuredSamples(
   names: string[],
   opts: Omit<MeasureOptions, 'filter' | 'workers' | 'progress' | 'useCache'> = {},
-): Promise<Map<string, Uint32Array>> {
+): Promise<Map<string, SampleResults>> {
   const zooDir = path.resolve(opts.zooDir ?? DEFAULT_ZOO_DIR);
   const dataDir = path.resolve(opts.dataDir ?? DEFAULT_DATA_DIR);
   const cacheDir = path.resolve(opts.cacheDir ?? defaultCacheDir());
@@ -266,7 +268,7 @@ export async function measuredPayloadBytes(
   const samplesHash = hashSamples(indices);
   const specs = new Map(zooPipelines(entries.map((e) => e.info)).map((s) => [pipelineName(s), s]));
   const hashes = new Map(entries.map((e) => [e.info.name, e.hash]));
-  const out = new Map<string, Uint32Array>();
+  const out = new Map<string, SampleResults>();
   for (const name of names) {
     const spec = specs.get(name);
     if (!spec) throw new UserError(`pipeline '${name}' is not a pipeline of the zoo in ${zooDir} (names look like 'teacher/stage2/quant[bits=8;granularity=channel;entropy=rans]')`);
@@ -275,7 +277,19 @@ export async function measuredPayloadBytes(
       const flags = `${opts.samples !== undefined ? ` --samples ${opts.samples}` : ''}${opts.seed !== undefined ? ` --seed ${opts.seed}` : ''}`;
       throw new UserError(`pipeline '${name}' has not been measured for these samples on this backend (${backend}); run 'splitsim measure${flags} --models ${spec.model}' first`);
     }
-    out.set(name, hit.results.bytes);
+    out.set(name, hit.results);
   }
   return out;
+}
+
+/**
+ * Per-sample payload bytes of measured pipelines, from the cache: the empirical payload
+ * distribution for the simulator (see measuredSamples for names and errors).
+ */
+export async function measuredPayloadBytes(
+  names: string[],
+  opts: Omit<MeasureOptions, 'filter' | 'workers' | 'progress' | 'useCache'> = {},
+): Promise<Map<string, Uint32Array>> {
+  const all = await measuredSamples(names, opts);
+  return new Map([...all].map(([k, v]) => [k, v.bytes]));
 }
