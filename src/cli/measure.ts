@@ -105,7 +105,7 @@ const command: CommandModule<object, MeasureArgs> = {
       .option('cache', { type: 'boolean', default: true, describe: 'use the measurement cache (.cache/measure); --no-cache re-measures' })
       .option('zoo', { type: 'string', describe: 'model zoo folder (default: the package models/)' })
       .option('data', { type: 'string', describe: 'Fashion-MNIST folder (default: the package data/)' })
-      .option('progress', { type: 'boolean', describe: 'progress bar on stderr (default: when stderr is a terminal)' }),
+      .option('progress', { type: 'boolean', describe: 'progress bar on stderr (default: on a terminal, or for long runs)' }),
   handler: async (args) => {
     const { result, files } = await runMeasure(args);
     const checks = studentCheck(result, args.zoo ? path.resolve(args.zoo) : DEFAULT_ZOO_DIR);

@@ -114,7 +114,7 @@ export interface MeasureOptions {
   chunk?: number;
   /** Read and write the cache (default true). */
   useCache?: boolean;
-  /** Progress bar on stderr (default: when stderr is a terminal). */
+  /** Progress bar on stderr (default: on a terminal, or for runs of over 100k pipeline-samples). */
   progress?: boolean;
   /** Keeps only the pipelines for which this returns true. */
   filter?: (p: PipelineSpec) => boolean;
@@ -183,7 +183,10 @@ export async function measureZoo(opts: MeasureOptions = {}): Promise<MeasureResu
   const workers = Math.max(1, opts.workers ?? Math.min(2, require('os').cpus().length));
   let measured = new Map<string, SampleResults>();
   if (pending.length > 0) {
-    const progress = new Progress(pending.length * indices.length, opts.progress ?? process.stderr.isTTY === true, `measuring ${pending.length} pipeline(s) x ${indices.length} samples`);
+    const units = pending.length * indices.length;
+    // Shown on a terminal, and for long runs anywhere (as a line per 10% when not a terminal).
+    const show = opts.progress ?? (process.stderr.isTTY === true || units > 100000);
+    const progress = new Progress(units, show, `measuring ${pending.length} pipeline(s) x ${indices.length} samples`);
     const out = await runParallel(pending, indices, {
       zooDir,
       dataDir,
