@@ -19,14 +19,19 @@ function ancestors(layer: tf.layers.Layer): Set<tf.layers.Layer> {
     const l = stack.pop()!;
     if (seen.has(l)) continue;
     seen.add(l);
-    for (const node of l.inboundNodes) for (const inb of node.inboundLayers) stack.push(inb);
+    for (const inb of l.inboundNodes[0]?.inboundLayers ?? []) stack.push(inb);
   }
   return seen;
 }
 
+// Zoo models are plain DAGs: every layer is applied once in the loaded model, so node 0 is the
+// original graph; splitting adds further nodes (the tails reuse the layers) that must be ignored.
 function firstNodeInputs(layer: tf.layers.Layer): SymTensor[] {
-  // Zoo models are plain DAGs: every layer is applied exactly once in the loaded model.
   return layer.inboundNodes[0]?.inputTensors ?? [];
+}
+
+function firstNodeOutput(layer: tf.layers.Layer): SymTensor {
+  return layer.getOutputAt(0) as SymTensor;
 }
 
 /**
@@ -70,11 +75,11 @@ export function splitModel(source: ZooModel | tf.LayersModel, splitPointName: st
   if (!crossingOk(model, layer)) {
     throw new UserError(`${where}: split point '${splitPointName}' is not the only tensor crossing to the tail`);
   }
-  const head = tf.model({ inputs: model.inputs, outputs: layer.output as SymTensor, name: `${model.name}_head_${splitPointName}` });
+  const head = tf.model({ inputs: model.inputs, outputs: firstNodeOutput(layer), name: `${model.name}_head_${splitPointName}` });
 
   const headLayers = ancestors(layer);
   const tailInput = tf.input({ shape: (layer.outputShape as number[]).slice(1), name: `${splitPointName}_in` });
-  const mapped = new Map<SymTensor, SymTensor>([[layer.output as SymTensor, tailInput]]);
+  const mapped = new Map<SymTensor, SymTensor>([[firstNodeOutput(layer), tailInput]]);
   // model.layers is in topological order, so every input of a tail layer is mapped before use.
   for (const l of model.layers) {
     if (headLayers.has(l)) continue;
@@ -84,7 +89,7 @@ export function splitModel(source: ZooModel | tf.LayersModel, splitPointName: st
       return m;
     });
     const out = l.apply(ins.length === 1 ? ins[0] : ins) as SymTensor;
-    mapped.set(l.output as SymTensor, out);
+    mapped.set(firstNodeOutput(l), out);
   }
   const finalOut = mapped.get(model.outputs[0]);
   if (!finalOut) throw new Error(`split ${splitPointName}: the model output was not reached from the split point`);

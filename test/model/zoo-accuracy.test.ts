@@ -1,0 +1,37 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { evaluateZooModel } from '../../src/cli/zoo';
+import { initBackend } from '../../src/model/backend';
+import { DEFAULT_ZOO_DIR, listZooModels, loadZooModel } from '../../src/model/zoo';
+
+const haveZoo = fs.existsSync(path.join(DEFAULT_ZOO_DIR, 'index.json'));
+if (!haveZoo) console.log(`skipping zoo accuracy tests: ${DEFAULT_ZOO_DIR}/index.json not found (run npm run train)`);
+const maybe = haveZoo ? test : test.skip;
+
+// The whole test set through the teacher takes ~12 s with the wasm backend on one core.
+maybe('teacher top-1 on all 10,000 test images, computed in TypeScript, is at least 92.5% and equals PyTorch', async () => {
+  const backend = await initBackend();
+  const zm = await loadZooModel('teacher');
+  const r = await evaluateZooModel(zm, undefined, 10000);
+  console.log(`teacher top-1 (tfjs ${backend}, 10,000 images): ${(100 * r.top1).toFixed(2)}%; PyTorch ${(100 * zm.meta.pytorchTop1).toFixed(2)}%`);
+  expect(r.top1).toBeGreaterThanOrEqual(0.925);
+  // 1e-3 logit agreement leaves room for at most a handful of near-tied images to change class
+  expect(Math.abs(r.top1 - zm.meta.pytorchTop1)).toBeLessThanOrEqual(0.0005);
+  zm.model.dispose();
+});
+
+// Students and the baseline, split at their bottleneck, on the first 1,000 test images: the same
+// images PyTorch scored for meta.pytorchTop1First1000 (full-set figures in training/README.md).
+maybe('every student and the baseline matches its PyTorch top-1 on the first 1,000 test images', async () => {
+  await initBackend();
+  for (const name of listZooModels().filter((n) => n !== 'teacher')) {
+    const zm = await loadZooModel(name);
+    const r = await evaluateZooModel(zm, zm.meta.bottleneck!.layer, 1000);
+    const pt = zm.meta.pytorchTop1First1000 as number;
+    console.log(`${name}: top-1 on the first 1,000 images: tfjs ${(100 * r.top1).toFixed(1)}%, PyTorch ${(100 * pt).toFixed(1)}%`);
+    // a rounding flip in the latent may move an image or two, never more
+    expect(Math.abs(r.top1 - pt)).toBeLessThanOrEqual(0.002);
+    expect(r.maxAbsDiffSplitVsFull).toBeLessThanOrEqual(1e-4);
+    zm.model.dispose();
+  }
+});
