@@ -155,6 +155,7 @@ export class RansTable {
 
 /** Scratch space reused between encode calls so that encoding allocates only its result. */
 let scratch = new Uint8Array(1 << 16);
+let symScratch = new Int32Array(0);
 
 /** How far a symbol outside [lo, hi] lies beyond the range, folded to a non-negative integer. */
 function overflowCode(s: number, lo: number, hi: number): number {
@@ -194,8 +195,16 @@ export function ransCostBits(symbols: ArrayLike<number>, table: RansTable): numb
  * Encodes `symbols` (context of symbol i = i % table.contexts) and returns the stream.
  * Throws if a symbol is outside a context without escape or has zero frequency.
  */
-export function ransEncode(symbols: ArrayLike<number>, table: RansTable): Uint8Array {
-  const n = symbols.length;
+export function ransEncode(input: ArrayLike<number>, table: RansTable): Uint8Array {
+  // One element type in the hot loop keeps V8's loads monomorphic; the copy costs ~1 ns/symbol.
+  const n = input.length;
+  let symbols: Int32Array;
+  if (input instanceof Int32Array) symbols = input;
+  else {
+    if (symScratch.length < n) symScratch = new Int32Array(n);
+    symbols = symScratch;
+    for (let i = 0; i < n; i++) symbols[i] = input[i];
+  }
   const { contexts: C, stride, minSym, inRange, escIndex, freq, start } = table;
   // Each ordinary symbol emits at most 2 bytes; escapes may need more and grow the buffer.
   if (scratch.length < 2 * n + 256) scratch = new Uint8Array(2 * n + 256);
@@ -203,6 +212,7 @@ export function ransEncode(symbols: ArrayLike<number>, table: RansTable): Uint8A
   let pos = buf.length;
   let x = RANS_L;
   let c = (n - 1) % C;
+  let base = c * stride;
   for (let i = n - 1; i >= 0; i--) {
     // One symbol emits at most 2 bytes, an escape with its bypass code at most ~45, and the
     // final state 4: growing below 128 free bytes keeps every write in bounds.
@@ -215,7 +225,6 @@ export function ransEncode(symbols: ArrayLike<number>, table: RansTable): Uint8A
     }
     const s = symbols[i];
     const idx = s - minSym[c];
-    const base = c * stride;
     let k: number;
     if (idx >= 0 && idx < inRange[c]) {
       k = base + idx;
@@ -253,7 +262,10 @@ export function ransEncode(symbols: ArrayLike<number>, table: RansTable): Uint8A
     while (x >>> XMAX_SHIFT >= f) { buf[--pos] = x & 0xff; x >>>= 8; }
     const q = (x / f) | 0;
     x = (q << RANS_PRECISION) + (x - Math.imul(q, f)) + start[k];
-    if (--c < 0) c = C - 1;
+    if (--c < 0) {
+      c = C - 1;
+      base = c * stride;
+    } else base -= stride;
   }
   buf[--pos] = x & 0xff;
   buf[--pos] = (x >>> 8) & 0xff;
@@ -292,7 +304,7 @@ export function ransDecode(
     let k = cbase + coarse[bbase | (slot >>> coarseShift)];
     while (cum[k + 1] <= slot) k++;
     const idx = k - cbase;
-    x = freq[c * stride + idx] * (x >>> RANS_PRECISION) + slot - cum[k];
+    x = freq[k - c] * (x >>> RANS_PRECISION) + slot - cum[k]; // k - c = c*stride + idx
     // A decode step leaves x >= 2^7, so at most two bytes are needed.
     if (x < RANS_L) {
       x = (x << 8) | bytes[pos++];
