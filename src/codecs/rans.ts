@@ -62,8 +62,8 @@ export class RansTable {
    */
   readonly coarse: Uint16Array;
   readonly coarseShift: number;
-  /** -log2(freq / 2^16) per entry, for cost estimates. */
-  readonly bits: Float64Array;
+  private bitsTable: Float64Array;
+  private bitsValid = false;
 
   /**
    * Builds tables from per-context frequency lists. `freqs[c][k]` is the frequency of
@@ -83,7 +83,7 @@ export class RansTable {
     this.escIndex = new Int32Array(C);
     this.freq = new Uint32Array(C * stride);
     this.start = new Uint32Array(C * stride);
-    this.bits = new Float64Array(C * stride);
+    this.bitsTable = new Float64Array(C * stride);
     this.cum = new Uint32Array(C * (stride + 1));
     this.coarseShift = coarseShiftFor(C);
     this.coarse = new Uint16Array(C << (RANS_PRECISION - this.coarseShift));
@@ -101,7 +101,8 @@ export class RansTable {
     if (freqs.length !== C || minSym.length !== C) throw new Error(`RansTable: expected ${C} context(s)`);
     const shift = this.coarseShift;
     const buckets = 1 << (RANS_PRECISION - shift);
-    const { freq, start, cum: cumArr, bits, coarse } = this;
+    const { freq, start, cum: cumArr, coarse } = this;
+    this.bitsValid = false;
     for (let c = 0; c < C; c++) {
       const f = freqs[c];
       const esc = Array.isArray(withEscape) ? withEscape[c] : withEscape;
@@ -118,7 +119,6 @@ export class RansTable {
         freq[base + k] = v;
         start[base + k] = cum;
         cumArr[cbase + k] = cum;
-        bits[base + k] = v > 0 ? RANS_PRECISION - Math.log2(v) : Infinity;
         if (v > 0 && cum + v <= M) {
           // Buckets whose first slot falls in [cum, cum+v) start their search at entry k.
           const b0 = (cum + (1 << shift) - 1) >>> shift;
@@ -132,11 +132,23 @@ export class RansTable {
       for (let k = f.length; k < stride; k++) {
         freq[base + k] = 0;
         start[base + k] = M;
-        bits[base + k] = Infinity;
       }
       cumArr.fill(M, cbase + f.length, cbase + stride + 1);
     }
     return this;
+  }
+
+  /**
+   * -log2(freq / 2^16) per entry (Infinity for zero frequencies), for cost estimates;
+   * computed on first use, since per-tensor tables are mostly only coded with.
+   */
+  get bits(): Float64Array {
+    if (!this.bitsValid) {
+      const f = this.freq;
+      for (let j = 0; j < f.length; j++) this.bitsTable[j] = f[j] > 0 ? RANS_PRECISION - Math.log2(f[j]) : Infinity;
+      this.bitsValid = true;
+    }
+    return this.bitsTable;
   }
 
   /** Builds a single-context table from CDF values (length n+1, cdf[0]=0, cdf[n]=2^16). */
