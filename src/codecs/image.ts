@@ -12,6 +12,8 @@ import sharp from 'sharp';
 // One libvips thread per image: a 28x28 image is far too small to gain from splitting it,
 // the per-call thread hand-offs cost more, and single-threaded codec time is what we report.
 sharp.concurrency(1);
+// Every image is coded once, so libvips' operation cache only costs lookups and memory.
+sharp.cache(false);
 
 /** Input codec formats. */
 export type ImageFormat = 'jpeg' | 'webp' | 'webp-lossless' | 'avif' | 'png' | 'raw';
