@@ -2,8 +2,9 @@
  * Per-layer compute-time model. Each executed layer takes
  *
  *   t = max( B·FLOPs / (peak · eff[category]),  (B·activationBytes + weightBytes) / (bw · effMem) )
- *       + perLayerOverhead
+ *       + perLayerOverhead x kernel launches
  *
+ * plus, once per inference, the framework's fixed start-up cost (charged to the input layer).
  * for a batch of B samples (a roofline: whichever of arithmetic and memory traffic is the
  * bottleneck, plus the fixed cost of launching the layer). Weights are read once per batch,
  * which is why batching pays on servers. Layers that the profile's framework fuses into the
@@ -77,7 +78,7 @@ export interface CostOptions {
   precision?: Precision;
 }
 
-const COMPUTE_CATEGORIES = new Set(['conv', 'conv3x3', 'depthwise', 'dense']);
+const COMPUTE_CATEGORIES = new Set(['conv', 'conv3x3', 'deconv', 'depthwise', 'dense']);
 const ACTIVATION_TYPES = new Set(['ReLU', 'Activation', 'LeakyReLU', 'ELU', 'ThresholdedReLU', 'PReLU']);
 
 /** Resolves the precision a prediction uses and checks the profile supports it. */
@@ -153,6 +154,12 @@ function layerCost(
     outputBytes: l.outputElements * BYTES_PER_ELEMENT[precision],
     flops: l.flops * batch,
   };
+  if (l.category === 'input') {
+    // Starting an inference (feeding the input, framework bookkeeping) is charged here, so
+    // that per-layer times still add up to the total.
+    const overheadMs = profile.overhead.perInferenceMs ?? 0;
+    return { ...base, memoryBytes: 0, computeMs: 0, memoryMs: 0, overheadMs, timeMs: overheadMs, bound: overheadMs > 0 ? 'overhead' : 'free' };
+  }
   if (executedBy === null || executedBy !== l.name) {
     return {
       ...base,
@@ -172,7 +179,7 @@ function layerCost(
   const memoryBytes = batch * (l.inputElements + l.outputElements) * bpe + l.weightCount * bpe;
   const moves = l.category !== 'view';
   const memoryMs = moves ? (memoryBytes / (profile.memory.bandwidthGBps * 1e9 * profile.memory.efficiency)) * 1e3 : 0;
-  const overheadMs = profile.overhead.perLayerMs;
+  const overheadMs = profile.overhead.perLayerMs * l.launches;
   const work = Math.max(computeMs, memoryMs);
   return {
     ...base,
@@ -229,7 +236,8 @@ export function predictModel(analysis: ModelAnalysis, profile: HardwareProfile, 
     const head = headLayers(analysis, s);
     const costs = predictLayers(analysis.layers, profile, { batch, precision, outputs, boundary: new Set([s]) });
     let headMs = 0;
-    let tailMs = 0;
+    // The tail is a separate inference on the server side of the split: it pays the start-up too.
+    let tailMs = profile.overhead.perInferenceMs ?? 0;
     costs.forEach((c) => (head.has(c.name) ? (headMs += c.timeMs) : (tailMs += c.timeMs)));
     const l = analysis.layers.find((x) => x.name === s)!;
     return { layer: s, headMs, tailMs, outputBytes: l.outputElements * BYTES_PER_ELEMENT[precision] };

@@ -25,6 +25,7 @@ export const efficiencySchema = z
   .object({
     conv: eff('convolution (other than 3x3 stride 1)'),
     conv3x3: eff('3x3 stride-1 convolution (Winograd-eligible)'),
+    deconv: eff('transposed convolution'),
     depthwise: eff('depthwise convolution'),
     dense: eff('dense'),
     gdn: eff('GDN/IGDN'),
@@ -61,7 +62,12 @@ export const profileSchema = z
         }),
       })
       .strict(),
-    overhead: z.object({ perLayerMs: nonNegative('fixed cost of launching one layer, ms') }).strict(),
+    overhead: z
+      .object({
+        perLayerMs: nonNegative('fixed cost of launching one layer kernel, ms'),
+        perInferenceMs: nonNegative('fixed cost of one inference call, ms').optional(),
+      })
+      .strict(),
     fusion: z
       .object({
         batchNorm: z.boolean({ required_error: 'missing (folds batch norm into the preceding conv/dense)' }),

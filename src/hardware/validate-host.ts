@@ -3,6 +3,11 @@
  * same layers (and the whole models) in tfjs on this machine, and reports the errors per
  * layer category and per model. Also prints the published-measurement table, so both README
  * tables come from one command: `npm run validate-host`.
+ *
+ * A shared machine's speed drifts by tens of percent over minutes, so every whole-model
+ * measurement directly follows its own fresh calibration (seconds apart, not minutes), this
+ * is repeated over several rounds, and the median error over the rounds is reported with
+ * its range.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -27,14 +32,19 @@ export interface HostLayerRow {
   errorPct: number;
 }
 
-/** Predicted and measured time of a whole model (LayersModel.predict, batch 1). */
+/** Predicted and measured time of a whole model (LayersModel.predict, batch 1), over rounds. */
 export interface HostModelRow {
   model: string;
   input: string;
   layers: number;
+  /** Medians over the rounds. */
   predictedMs: number;
   measuredMs: number;
+  /** Median over the rounds of each round's signed error, and the smallest and largest. */
   errorPct: number;
+  errorMinPct: number;
+  errorMaxPct: number;
+  rounds: number;
 }
 
 /** A model to validate: a name and a way to build it (disposed after use). */
@@ -67,7 +77,7 @@ export function measureLayerMs(model: tf.LayersModel, budgetMs = 60, minReps = 3
 }
 
 /** Median time of model.predict on one random sample. */
-export function measureModelMs(model: tf.LayersModel, budgetMs = 1500, minReps = 3): number {
+export function measureModelMs(model: tf.LayersModel, budgetMs = 3000, minReps = 5): number {
   const shape = (model.inputs[0].shape as Array<number | null>).map((d) => d ?? 1);
   const x = tf.randomUniform(shape, 0, 1, 'float32', 5);
   try {
@@ -77,41 +87,77 @@ export function measureModelMs(model: tf.LayersModel, budgetMs = 1500, minReps =
   }
 }
 
-/** Predicts and measures each target; returns per-layer and per-model rows. */
+function median(xs: number[]): number {
+  const a = xs.slice().sort((x, y) => x - y);
+  const m = a.length >> 1;
+  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
+}
+
+/**
+ * Predicts and measures each target. `profileFor(round, target)` gives the profile to
+ * predict with, obtained right before that measurement (a fresh calibration, or the same
+ * file every time). Every layer is timed on its own in round 0; whole models once a round,
+ * all rounds of one model before the next model is built.
+ */
 export async function validateHost(
-  profile: HardwareProfile,
   targets: HostTarget[],
-  options: { layerBudgetMs?: number; modelBudgetMs?: number; log?: (m: string) => void } = {},
-): Promise<{ layers: HostLayerRow[]; models: HostModelRow[] }> {
+  profileFor: (round: number, target: string) => Promise<HardwareProfile>,
+  options: { rounds?: number; layerBudgetMs?: number; modelBudgetMs?: number; log?: (m: string) => void } = {},
+): Promise<{ layers: HostLayerRow[]; models: HostModelRow[]; profiles: HardwareProfile[] }> {
+  const rounds = options.rounds ?? 3;
   const layers: HostLayerRow[] = [];
-  const models: HostModelRow[] = [];
+  const profiles: HardwareProfile[] = [];
+  const done: Array<{ name: string; analysis: ModelAnalysis; rounds: Array<{ predicted: number; measured: number }> }> = [];
+  // One model in memory at a time (VGG-16 and ResNet-50 together would crowd the wasm heap).
   for (const t of targets) {
-    const model = await t.build();
+    let model: tf.LayersModel;
     try {
-      const analysis: ModelAnalysis = analyzeModel(model, 'fp32', t.name);
-      const costs = predictLayers(analysis.layers, profile, { outputs: new Set(analysis.outputs) });
-      const measuredModel = measureModelMs(model, options.modelBudgetMs);
-      const measured = measureLayerMs(model, options.layerBudgetMs);
-      costs.forEach((c) => {
-        const m = measured.get(c.name);
-        if (m === undefined) return;
-        layers.push({ model: t.name, layer: c.name, type: c.type, category: c.category, predictedMs: c.timeMs, measuredMs: m, errorPct: pct(c.timeMs, m) });
-      });
-      const predicted = sumMs(costs);
-      models.push({
-        model: t.name,
-        input: analysis.inputShape.join('x'),
-        layers: analysis.layers.length,
-        predictedMs: predicted,
-        measuredMs: measuredModel,
-        errorPct: pct(predicted, measuredModel),
-      });
-      options.log?.(`${t.name}: predicted ${predicted.toFixed(1)} ms, measured ${measuredModel.toFixed(1)} ms (${pct(predicted, measuredModel).toFixed(1)} %)`);
+      model = await t.build();
+    } catch (e) {
+      // A zoo model being re-exported while this runs is skipped, not fatal.
+      options.log?.(`skipping ${t.name}: ${(e as Error).message}`);
+      continue;
+    }
+    try {
+      const analysis = analyzeModel(model, 'fp32', t.name);
+      const rs: Array<{ predicted: number; measured: number }> = [];
+      for (let r = 0; r < rounds; r++) {
+        const profile = await profileFor(r, t.name);
+        profiles.push(profile);
+        const costs = predictLayers(analysis.layers, profile, { outputs: new Set(analysis.outputs) });
+        const predicted = sumMs(costs);
+        const measured = measureModelMs(model, options.modelBudgetMs);
+        rs.push({ predicted, measured });
+        options.log?.(`round ${r + 1}/${rounds} ${t.name}: predicted ${predicted.toFixed(1)} ms, measured ${measured.toFixed(1)} ms (${pct(predicted, measured).toFixed(1)} %)`);
+        if (r === 0) {
+          const times = measureLayerMs(model, options.layerBudgetMs);
+          costs.forEach((c) => {
+            const m = times.get(c.name);
+            if (m === undefined) return;
+            layers.push({ model: t.name, layer: c.name, type: c.type, category: c.category, predictedMs: c.timeMs, measuredMs: m, errorPct: pct(c.timeMs, m) });
+          });
+        }
+      }
+      done.push({ name: t.name, analysis, rounds: rs });
     } finally {
       model.dispose();
     }
   }
-  return { layers, models };
+  const models = done.map(({ name, analysis, rounds: rs }) => {
+    const errors = rs.map((x) => pct(x.predicted, x.measured));
+    return {
+      model: name,
+      input: analysis.inputShape.join('x'),
+      layers: analysis.layers.length,
+      predictedMs: median(rs.map((x) => x.predicted)),
+      measuredMs: median(rs.map((x) => x.measured)),
+      errorPct: median(errors),
+      errorMinPct: Math.min(...errors),
+      errorMaxPct: Math.max(...errors),
+      rounds: rs.length,
+    };
+  });
+  return { layers, models, profiles };
 }
 
 /** Median |error| and layer count per category. */
@@ -133,9 +179,17 @@ const f = (x: number, d = 1): string => x.toFixed(d);
 
 /** Markdown tables of a host validation. */
 export function hostMarkdown(result: { layers: HostLayerRow[]; models: HostModelRow[] }): string {
-  const lines = ['| model | input | layers | predicted ms | measured ms | error |', '|---|---|---|---|---|---|'];
-  for (const m of result.models) lines.push(`| ${m.model} | ${m.input} | ${m.layers} | ${f(m.predictedMs)} | ${f(m.measuredMs)} | ${f(m.errorPct)} % |`);
-  lines.push(`| **median abs** | | | | | **${f(medianAbs(result.models.map((m) => m.errorPct)))} %** |`);
+  const lines = [
+    '| model | input | layers | predicted ms | measured ms | error (median of rounds) | error range over rounds |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const m of result.models) {
+    lines.push(
+      `| ${m.model} | ${m.input} | ${m.layers} | ${f(m.predictedMs)} | ${f(m.measuredMs)} | ${f(m.errorPct)} % | ` +
+        `${f(m.errorMinPct)} .. ${f(m.errorMaxPct)} % (${m.rounds} rounds) |`,
+    );
+  }
+  lines.push(`| **median abs** | | | | | **${f(medianAbs(result.models.map((m) => m.errorPct)))} %** | |`);
   lines.push('', '| layer category | layers | predicted ms (sum) | measured ms (sum) | median abs error per layer |', '|---|---|---|---|---|');
   for (const c of errorsByCategory(result.layers)) lines.push(`| ${c.category} | ${c.layers} | ${f(c.predictedMs)} | ${f(c.measuredMs)} | ${f(c.medianAbsErrorPct)} % |`);
   return lines.join('\n');
@@ -188,22 +242,21 @@ async function main(argv: string[]): Promise<void> {
   };
   const log = (m: string): void => void process.stderr.write(`${m}\n`);
   const backend = await initBackend();
-  let profile: HardwareProfile;
   const profileArg = arg('--profile');
-  if (profileArg) {
-    profile = loadProfile(profileArg);
-  } else {
-    log('calibrating this machine (fresh, same run as the measurements)...');
-    profile = hostProfile(await runCalibration(log));
-  }
+  const rounds = Number(arg('--rounds') ?? 3);
+  const profileFor = async (r: number, target: string): Promise<HardwareProfile> => {
+    if (profileArg) return loadProfile(profileArg);
+    log(`round ${r + 1}, ${target}: calibrating this machine...`);
+    return hostProfile(await runCalibration());
+  };
   const only = arg('--only');
   let targets = defaultHostTargets(ZOO_DIR, argv.includes('--quick'));
   if (only) targets = targets.filter((t) => only.split(',').some((o) => t.name.startsWith(o)));
-  const result = await validateHost(profile, targets, { log });
+  const result = await validateHost(targets, profileFor, { rounds, log });
   const json = arg('--json');
-  if (json) writeFileAtomic(path.resolve(json), JSON.stringify({ backend, profile, ...result }, null, 2) + '\n');
+  if (json) writeFileAtomic(path.resolve(json), JSON.stringify({ backend, rounds, ...result }, null, 2) + '\n');
   const md = [
-    `## Host validation (backend ${backend}, ${profile.description})`,
+    `## Host validation (backend ${backend}, ${result.profiles[0].description})`,
     '',
     hostMarkdown(result),
     '',

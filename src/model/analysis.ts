@@ -25,6 +25,7 @@ export type LayerCategory =
   | 'input'
   | 'conv'
   | 'conv3x3'
+  | 'deconv'
   | 'depthwise'
   | 'dense'
   | 'gdn'
@@ -38,6 +39,7 @@ export type LayerCategory =
 export const COST_CATEGORIES = [
   'conv',
   'conv3x3',
+  'deconv',
   'depthwise',
   'dense',
   'gdn',
@@ -97,6 +99,13 @@ export interface LayerAnalysis {
   bytesWritten: number;
   /** Size of the output tensor: what crosses the network if the model is split here. */
   outputBytes: number;
+  /**
+   * Kernel launches when the layer runs on its own (unfused): most layers are one kernel;
+   * GDN/IGDN run square, 1x1 conv, add, sqrt and divide/multiply (plus the gamma transpose
+   * and reshape in tfjs), the quantizer subtract, round and add, transposed and separable
+   * convolutions a second kernel for the bias or the pointwise part.
+   */
+  launches: number;
   /** True when the class is unknown to the analysis and a generic estimate was used. */
   estimated: boolean;
 }
@@ -132,10 +141,10 @@ function stripBatch(shape: unknown, what: string): number[] {
 
 /** Extracts the layer graph (classes, configs, shapes, wiring) of a tfjs LayersModel. */
 export function graphFromModel(model: tf.LayersModel, name = model.name): LayerGraph {
-  // A Sequential keeps its functional graph in an inner model.
-  const inner = (model as unknown as { model?: tf.LayersModel }).model;
-  const container =
-    inner && (inner as unknown as { containerNodes?: Set<string> }).containerNodes ? inner : model;
+  // A Sequential builds its functional graph lazily; a functional view over the same layers
+  // (no weights copied) gives the nodes either way.
+  const own = (model as unknown as { containerNodes?: Set<string> }).containerNodes;
+  const container = own && own.size > 0 ? model : tf.model({ inputs: model.inputs, outputs: model.outputs });
   const nodesKey = (container as unknown as { containerNodes: Set<string> }).containerNodes;
   const layers: GraphLayer[] = [];
   // Key of a produced tensor -> the graph name of its producer application.
@@ -330,7 +339,7 @@ export function layerCounts(layer: GraphLayer): Counts {
       const inPixels = prod(inShape) / cin;
       // Every input pixel scatters a kh×kw×cout patch.
       return same(kh * kw * cin * cout + bias * cout, {
-        category: 'conv',
+        category: 'deconv',
         macs: inPixels * cin * cout * kh * kw,
         elementOps: bias * outN + actOps,
       });
@@ -459,9 +468,12 @@ export function analyzeLayer(layer: GraphLayer, precision: Precision = 'fp32'): 
     bytesRead: moves ? inputElements * bpe : 0,
     bytesWritten: moves ? outputElements * bpe : 0,
     outputBytes: outputElements * bpe,
+    launches: LAUNCHES[layer.className] ?? 1,
     estimated: k.estimated ?? false,
   };
 }
+
+const LAUNCHES: Record<string, number> = { GDN: 7, IGDN: 7, LatentQuantizer: 3, Conv2DTranspose: 2, SeparableConv2D: 2 };
 
 /**
  * Candidate split points: layer L qualifies when the head (L and all its ancestors) hands

@@ -1,0 +1,116 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parse } from 'yaml';
+
+/**
+ * The real command line: `node bin/splitsim.js profile|calibrate ...`. Needs the build
+ * (`npm test` runs tsc first).
+ */
+const ROOT = path.resolve(__dirname, '..', '..');
+const BIN = path.join(ROOT, 'bin', 'splitsim.js');
+const built = fs.existsSync(path.join(ROOT, 'dist', 'src', 'cli', 'profile.js'));
+if (!built) console.log('skipping hardware CLI tests: dist/ is missing; run `npm run build` (npm test does)');
+const maybe = built ? describe : describe.skip;
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'splitsim-hw-cli-'));
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: work, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+maybe('splitsim profile', () => {
+  test('resnet50 on jetson-nano --json: 4.09 GMACs, per-layer times summing to totalMs, split points', () => {
+    const r = cli(['profile', '--model', 'resnet50', '--device', 'jetson-nano', '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(Math.abs(j.totalMacs / 4.09e9 - 1)).toBeLessThanOrEqual(0.01);
+    const sum = j.layers.reduce((a: number, l: { timeMs: number }) => a + l.timeMs, 0);
+    expect(sum).toBeCloseTo(j.totalMs, 9);
+    for (const l of j.layers) for (const k of ['name', 'type', 'macs', 'params', 'outputBytes', 'timeMs']) expect(l).toHaveProperty(k);
+    expect(j.splitPoints.length).toBeGreaterThan(10);
+    expect(j.splitPoints[0]).toEqual(expect.objectContaining({ layer: expect.any(String), headMs: expect.any(Number), tailMs: expect.any(Number) }));
+    expect(j.backend).toMatch(/wasm|cpu|tensorflow/);
+  });
+
+  test('table output, --batch, --input, --precision and --csv', () => {
+    const csv = path.join(work, 'r18.csv');
+    const r = cli(['profile', '--model', 'resnet18', '--device', 't4', '--batch', '4', '--input', '160', '--precision', 'fp16', '--csv', csv]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('input 160x160x3');
+    expect(r.stdout).toContain('fp16, batch 4');
+    const rows = fs.readFileSync(csv, 'utf8').trim().split('\n');
+    expect(rows[0]).toBe('name,type,category,outputShape,macs,params,outputBytes,timeMs,cumulativeMs,bound,splitPoint,headMs,tailMs');
+    expect(rows.length).toBe(1 + 69);
+  });
+
+  test('a model.json path is accepted', () => {
+    // A tiny LayersModel saved as model.json + weights, the zoo format.
+    const dir = path.join(work, 'tiny');
+    fs.mkdirSync(dir, { recursive: true });
+    const topology = {
+      class_name: 'Sequential',
+      config: { name: 'tiny', layers: [{ class_name: 'Dense', config: { name: 'd', units: 2, batch_input_shape: [null, 3], use_bias: true, activation: 'linear' } }] },
+      keras_version: 'tfjs-layers 4.22.0',
+      backend: 'tensor_flow.js',
+    };
+    const weights = new Float32Array([1, 2, 3, 4, 5, 6, 0.5, -0.5]);
+    fs.writeFileSync(path.join(dir, 'w.bin'), Buffer.from(weights.buffer));
+    fs.writeFileSync(
+      path.join(dir, 'model.json'),
+      JSON.stringify({
+        format: 'layers-model',
+        modelTopology: topology,
+        weightsManifest: [{ paths: ['w.bin'], weights: [{ name: 'd/kernel', shape: [3, 2], dtype: 'float32' }, { name: 'd/bias', shape: [2], dtype: 'float32' }] }],
+      }),
+    );
+    const r = cli(['profile', '--model', path.join(dir, 'model.json'), '--device', 'raspberry-pi-4', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.totalMacs).toBe(6);
+    expect(j.layers.find((l: { name: string }) => l.name === 'd').params).toBe(8);
+  });
+
+  test('unknown device, unknown model, bad profile: exit 2 with a clear message', () => {
+    let r = cli(['profile', '--model', 'resnet50', '--device', 'jetson-nanoo']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown device 'jetson-nanoo'");
+    expect(r.stderr).toContain('jetson-nano, jetson-orin-nano');
+    r = cli(['profile', '--model', 'resnet51', '--device', 'jetson-nano']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown model 'resnet51'");
+    expect(r.stderr).toContain('resnet18, resnet50, mobilenetv2, vgg16, efficientnet-b0');
+    const bad = path.join(work, 'bad.yaml');
+    fs.writeFileSync(bad, fs.readFileSync(path.join(ROOT, 'profiles', 'jetson-nano.yaml'), 'utf8').replace('name: jetson-nano', 'name: bad').replace(/bandwidthGBps: [0-9.]+/, 'bandwidthGBps: -3'));
+    r = cli(['profile', '--model', 'resnet50', '--device', bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(bad);
+    expect(r.stderr).toContain("field 'memory.bandwidthGBps'");
+    r = cli(['profile', '--model', 'resnet50', '--device', 'jetson-nano', '--batch', '0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--batch');
+  });
+});
+
+maybe('splitsim calibrate', () => {
+  test('writes a valid host profile to --out in well under 2 minutes', () => {
+    const out = path.join(work, 'mybox.yaml');
+    const t0 = Date.now();
+    const r = cli(['calibrate', '--out', out]);
+    expect(r.code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(120000);
+    const p = parse(fs.readFileSync(out, 'utf8'));
+    expect(p.name).toBe('mybox');
+    expect(p.role).toBe('host');
+    expect(p.compute.fp32.peakGflops).toBeGreaterThan(0);
+    expect(p.calibration.backend).toMatch(/wasm|cpu|tensorflow/);
+    // The written file is a usable profile.
+    const q = cli(['profile', '--model', 'mobilenetv2', '--device', out, '--json']);
+    expect(q.code).toBe(0);
+    expect(JSON.parse(q.stdout).device).toBe('mybox');
+  });
+});
