@@ -79,8 +79,9 @@ const pct = (v: number | undefined): string => (v === undefined ? '-' : (v * 100
 const name = (r: CompareInput): string => `${r.model}/${r.split}/${r.codec}${r.params ? `[${r.params}]` : ''}`;
 
 /** The text report of `splitsim compare`. */
-export function compareReport(ranked: CompareRow[], all: boolean): string {
-  const f = compareFindings(ranked);
+export function compareReport(ranked: CompareRow[], all: boolean, measured: CompareInput[] = ranked): string {
+  // Findings list split points in measurement order (network order), hence the original rows.
+  const f = compareFindings(measured);
   const lines: string[] = [];
   const shown = all ? ranked : ranked.filter((r) => r.pareto);
   lines.push(all ? 'pipelines ranked by mean bytes (* = rate-accuracy Pareto front):' : 'rate-accuracy Pareto front, ranked by mean bytes (all rows in compare.csv):');
@@ -115,19 +116,30 @@ export function compareReport(ranked: CompareRow[], all: boolean): string {
     lines.push('', 'no bottleneck student is within 1.5 points of the teacher');
   }
   lines.push('', `naive splits not dominated by any input-codec configuration (as accurate or more for no more bytes): ${f.naiveUndominated.length} of ${f.naiveCount}`);
-  for (const r of f.naiveUndominated.slice(0, 10)) lines.push(`  ${name(r)}: ${pct(r.accuracy)}%, ${r.bytes_mean.toFixed(1)} bytes`);
+  if (f.bySplit.length) {
+    const lvl = f.teacherAccuracy !== undefined ? `${pct(f.teacherAccuracy - 0.015)}%` : '-';
+    lines.push(formatTable(
+      ['split point', 'undominated', `fewest bytes at top-1 >= ${lvl}`, 'input codecs\' fewest there'],
+      f.bySplit.map((b) => [
+        b.split, `${b.undominated}/${b.total}`,
+        b.cheapest ? `${b.cheapest.bytes_mean.toFixed(1)} (${b.cheapest.codec}${b.cheapest.params ? ` ${b.cheapest.params}` : ''})` : '-',
+        b.inputCheapest ? `${b.inputCheapest.bytes_mean.toFixed(1)} (${b.inputCheapest.codec}${b.inputCheapest.params ? ` ${b.inputCheapest.params}` : ''})` : '-',
+      ]),
+    ));
+  }
   return lines.join('\n') + '\n';
 }
 
 /** Runs `compare`: ranks, marks the Pareto front, writes compare.csv, returns the report. */
 export function runCompare(args: CompareArgs): { report: string; file: string; rows: CompareRow[] } {
   const input = path.resolve(args.in ?? path.join('results', 'measure', 'measurements.csv'));
-  const ranked = paretoRank(readMeasurements(input));
+  const measured = readMeasurements(input);
+  const ranked = paretoRank(measured);
   const file = path.resolve(args.out ?? 'results', 'compare.csv');
   const out = new OutputSet();
   out.add(file, toCsv(ranked as unknown as Array<Record<string, string | number>>, [...COMPARE_COLUMNS]));
   out.commit();
-  return { report: compareReport(ranked, args.all ?? false), file, rows: ranked };
+  return { report: compareReport(ranked, args.all ?? false, measured), file, rows: ranked };
 }
 
 const command: CommandModule<object, CompareArgs> = {

@@ -61,6 +61,13 @@ export interface CompareFindings {
   /** Naive-split rows that no input-codec row dominates (as accurate or more, for no more bytes). */
   naiveUndominated: CompareInput[];
   naiveCount: number;
+  /**
+   * Naive splits per split point (in measurement order): how many no input codec dominates,
+   * and the fewest bytes reaching the teacher's top-1 minus the tolerance, beside the input
+   * codecs' fewest at that level. Late split points run almost the whole network on the
+   * device, so they are cheap to send but not what split computing is for.
+   */
+  bySplit: Array<{ split: string; total: number; undominated: number; cheapest?: CompareInput; inputCheapest?: CompareInput }>;
   /** Cheapest row of each kind reaching each accuracy level. */
   levels: Array<{ accuracy: number; cheapest: Record<string, CompareInput | undefined> }>;
 }
@@ -89,6 +96,19 @@ export function compareFindings(rows: CompareInput[], tolerancePoints = 1.5): Co
   const naiveUndominated = naive.filter(
     (n) => !inputs.some((i) => i.accuracy >= n.accuracy && i.bytes_mean <= n.bytes_mean),
   );
+  const level = teacherAccuracy !== undefined ? teacherAccuracy - tolerancePoints / 100 : undefined;
+  const cheapestAt = (rs: CompareInput[]): CompareInput | undefined =>
+    level === undefined ? undefined : rs.filter((r) => r.accuracy >= level - 1e-12).sort((a, b) => a.bytes_mean - b.bytes_mean)[0];
+  const bySplit = [...new Set(naive.map((r) => r.split))].map((split) => {
+    const here = naive.filter((r) => r.split === split);
+    return {
+      split,
+      total: here.length,
+      undominated: here.filter((r) => naiveUndominated.includes(r)).length,
+      cheapest: cheapestAt(here),
+      inputCheapest: cheapestAt(inputs),
+    };
+  });
   const kinds = [...new Set(rows.map((r) => r.kind))];
   const levels: CompareFindings['levels'] = [];
   if (teacherAccuracy !== undefined) {
@@ -109,6 +129,7 @@ export function compareFindings(rows: CompareInput[], tolerancePoints = 1.5): Co
     minInputRatio: inputAtLeastA.length ? inputAtLeastA[0].ratio : undefined,
     naiveUndominated,
     naiveCount: naive.length,
+    bySplit,
     levels,
   };
 }

@@ -38,6 +38,11 @@ describe('rate-accuracy comparison', () => {
     expect(f.minInputRatio).toBeCloseTo(400 / 90, 12);
     // stage2 is dominated by raw (92% >= 91.5%, 784 <= 900); pool is not (80 bytes).
     expect(f.naiveUndominated.map((r) => r.split)).toEqual(['pool']);
+    // Per split point, in the order measured: stage2 then pool.
+    expect(f.bySplit.map((b) => [b.split, b.undominated, b.total, b.cheapest?.bytes_mean, b.inputCheapest?.codec])).toEqual([
+      ['stage2', 0, 1, 900, 'jpeg'], // level = 92% - 1.5 points = 90.5%: jpeg (90.5%, 300 bytes)
+      ['pool', 1, 1, 80, 'jpeg'],
+    ]);
     const l0 = f.levels[0];
     expect(l0.cheapest.input!.codec).toBe('png');
     expect(l0.cheapest.naive!.split).toBe('pool');
