@@ -20,7 +20,9 @@ BETAS = [float(b) for b in os.environ.get('STUDENT_BETAS', '0.0001,0.0004,0.0016
 CFG = dict(seed=2, latent_ch=8, batch=128, stage1_epochs=int(os.environ.get('STAGE1_EPOCHS', 3)),
            stage2_epochs=int(os.environ.get('STAGE2_EPOCHS', 1)), stage1_lr=2e-3, stage2_lr=5e-4,
            kd_temperature=4.0, kd_weight=0.5, ce_weight=0.5, aug='crop(pad2)+hflip', betas=BETAS,
-           rate_unit='bits per image', distortion='MSE to teacher stage2 activation / its variance')
+           rate_unit='bits per image', distortion='MSE to teacher stage2 activation / its variance',
+           extra_epochs=int(os.environ.get('STAGE2_EXTRA_EPOCHS', 2)), extra_lr=3e-4, extra_seed=12,
+           extra_skip_top1_below=0.2)
 CKPT = os.environ.get('ZOO_CKPT_DIR', os.path.join(REPO, 'training', 'checkpoints'))
 LOGS = os.environ.get('ZOO_LOG_DIR', os.path.join(REPO, 'training', 'logs'))
 SMOKE = os.environ.get('ZOO_SMOKE') == '1'  # a few steps only, to check the code path
@@ -67,6 +69,102 @@ def evaluate(models, teacher, xte, yte, qparams, batch=1000):
 
 def main():
     torch.set_num_threads(int(os.environ.get('TRAIN_THREADS', 1)))
+    phase = os.environ.get('STUDENT_PHASE', 'all')
+    if phase in ('all', 'main'):
+        train_main()
+    if phase in ('all', 'extra') and CFG['extra_epochs'] > 0:
+        train_extra()
+
+
+def setup():
+    ck = torch.load(os.path.join(CKPT, 'teacher.pt'))
+    tcfg = ck['cfg']
+    teacher = Teacher(tcfg['widths'], tcfg['blocks'])
+    teacher.load_state_dict(ck['state'])
+    teacher.eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    xtr_u8, ytr = load_split('train')
+    xte_u8, yte = load_split('test')
+    xtr, xte = to_input(xtr_u8, ck['mean'], ck['std']), to_input(xte_u8, ck['mean'], ck['std'])
+    return teacher, tcfg, xtr, torch.from_numpy(ytr), xte, torch.from_numpy(yte)
+
+
+def train_extra():
+    """Stage 2, continued: more KD epochs on decoder + tail (encoder and entropy model stay
+    frozen) with a fresh one-cycle schedule and its own seed. Students whose stage-2 top-1 is at
+    chance (the rate term erased their latent) are skipped: there is nothing left to decode."""
+    teacher, tcfg, xtr, ytr, xte, yte = setup()
+    torch.manual_seed(CFG['extra_seed'])
+    gen = torch.Generator().manual_seed(CFG['extra_seed'])
+    names = [f'student-b{beta_tag(b)}' for b in BETAS] + ['channel-reduction']
+    models, cks, qparams = {}, {}, {}
+    for name in names:
+        sk = torch.load(os.path.join(CKPT, f'{name}.pt'))
+        if sk['eval']['top1'] < CFG['extra_skip_top1_below']:
+            continue
+        st = Student(tcfg['widths'], tcfg['blocks'], sk['cfg']['latent_ch'], name != 'channel-reduction')
+        st.load_state_dict(sk['state'])
+        models[name], cks[name] = st, sk
+        if sk['qparams'] is not None:
+            qparams[name] = tuple(torch.tensor(v) for v in sk['qparams'])
+    log = open(os.path.join(LOGS, 'students.log'), 'a')
+
+    def say(line):
+        print(line, flush=True)
+        log.write(line + '\n')
+        log.flush()
+
+    say(f'# stage2-extra: {CFG["extra_epochs"]} epochs, lr {CFG["extra_lr"]}, seed {CFG["extra_seed"]}, models {list(models)}')
+    steps_per_epoch = 3 if SMOKE else len(xtr) // CFG['batch']
+    if SMOKE:
+        xte, yte = xte[:300], yte[:300]
+    opts, scheds = {}, {}
+    for name, st in models.items():
+        for p in st.parameters():
+            p.requires_grad_(False)
+        params = list(st.decoder.parameters()) + list(st.stage3.parameters()) + list(st.fc.parameters())
+        for p in params:
+            p.requires_grad_(True)
+        opts[name] = torch.optim.Adam(params, lr=CFG['extra_lr'])
+        scheds[name] = torch.optim.lr_scheduler.OneCycleLR(
+            opts[name], CFG['extra_lr'], total_steps=steps_per_epoch * CFG['extra_epochs'], pct_start=0.1)
+    T = CFG['kd_temperature']
+    t0 = time.time()
+    for epoch in range(CFG['extra_epochs']):
+        for st in models.values():
+            st.train()
+            st.encoder.eval()
+        perm = torch.randperm(len(xtr), generator=gen)
+        sums = {n: 0.0 for n in models}
+        for k in range(steps_per_epoch):
+            idx = perm[k * CFG['batch']:(k + 1) * CFG['batch']]
+            xb = augment(xtr[idx], gen)
+            with torch.no_grad():
+                t_soft = F.log_softmax(teacher(xb) / T, 1)
+            for name, st in models.items():
+                with torch.no_grad():
+                    yq = latent_for_tail(name, st, st.encoder(xb), qparams)
+                logits = st.tail(st.decoder(yq))[1]
+                kd = F.kl_div(F.log_softmax(logits / T, 1), t_soft, log_target=True, reduction='batchmean') * T * T
+                loss = CFG['kd_weight'] * kd + CFG['ce_weight'] * F.cross_entropy(logits, ytr[idx])
+                opts[name].zero_grad()
+                loss.backward()
+                opts[name].step()
+                scheds[name].step()
+                sums[name] += loss.item()
+        ev = evaluate(models, teacher, xte, yte, qparams)
+        for name in models:
+            say(f'stage2-extra epoch {epoch + 1}/{CFG["extra_epochs"]} {name} loss {sums[name] / steps_per_epoch:.4f} '
+                f'test_top1 {ev[name]["top1"]:.4f} test_bytes {ev[name]["bytes"]:.2f} elapsed_s {time.time() - t0:.0f}')
+    for name, st in models.items():
+        sk = cks[name]
+        sk.update(state=st.state_dict(), cfg=CFG, eval=ev[name], train_seconds=sk['train_seconds'] + time.time() - t0)
+        torch.save(sk, os.path.join(CKPT, f'{name}.pt'))
+    log.close()
+
+
+def train_main():
     torch.manual_seed(CFG['seed'])
     gen = torch.Generator().manual_seed(CFG['seed'])
     ck = torch.load(os.path.join(CKPT, 'teacher.pt'))
