@@ -136,10 +136,11 @@ export const DEFLATE_LEVEL = 6;
 /**
  * Brotli quality of the `brotli` stage. Qualities 10-11 add ~10% compression on activations
  * at 30-60x the time (about 0.1 s per 28x28x16 tensor here), which would make a full
- * measurement take hours; 5 is a usual setting for compressing on the fly. `npm run bench --
- * codec` reports quality 11 beside it.
+ * measurement take hours. On the teacher's activations quality 4 is both smaller and ~30%
+ * faster than 5 or 6 (qualities 5-9 model more and win nothing on such data); `npm run bench
+ * -- codec` reports qualities 5 and 11 beside it.
  */
-export const BROTLI_QUALITY = 5;
+export const BROTLI_QUALITY = 4;
 
 function brotliParams(n: number): zlib.BrotliOptions {
   return {
