@@ -114,6 +114,16 @@ export function compareReport(ranked: CompareRow[], all: boolean, measured: Comp
     }
   } else if (f.teacherAccuracy !== undefined) {
     lines.push('', 'no bottleneck student is within 1.5 points of the teacher');
+    if (f.closest) {
+      const c = f.closest;
+      const worst = c.inputAtLeast[0];
+      lines.push(
+        `the most accurate student, ${name(c.row)}: ${pct(c.accuracy)}% at ${c.bytes.toFixed(1)} bytes; ` +
+          (worst
+            ? `the cheapest input codec at least as accurate, ${name(worst.row)}, sends ${worst.row.bytes_mean.toFixed(1)} bytes = ${worst.ratio.toFixed(2)}x`
+            : 'no input codec is as accurate'),
+      );
+    }
   }
   lines.push('', `naive splits not dominated by any input-codec configuration (as accurate or more for no more bytes): ${f.naiveUndominated.length} of ${f.naiveCount}`);
   if (f.bySplit.length) {

@@ -54,6 +54,8 @@ export interface CompareFindings {
   teacherAccuracy?: number;
   /** The smallest student within 1.5 points of the teacher, and its accuracy A. */
   reference?: { row: CompareInput; accuracy: number; bytes: number };
+  /** When no student is that close: the most accurate student, as a fallback reference. */
+  closest?: { row: CompareInput; accuracy: number; bytes: number; inputAtLeast: Array<{ row: CompareInput; ratio: number }> };
   /** Input-codec rows with accuracy >= A, with their byte ratio to the reference student. */
   inputAtLeastA: Array<{ row: CompareInput; ratio: number }>;
   /** Smallest ratio over inputAtLeastA (the acceptance wants >= 3). */
@@ -93,6 +95,15 @@ export function compareFindings(rows: CompareInput[], tolerancePoints = 1.5): Co
     ? inputs.filter((r) => r.accuracy >= reference!.accuracy).map((row) => ({ row, ratio: row.bytes_mean / reference!.bytes }))
     : [];
   inputAtLeastA.sort((a, b) => a.ratio - b.ratio);
+  let closest: CompareFindings['closest'];
+  if (!reference && students.length) {
+    const best = [...students].sort((a, b) => b.accuracy - a.accuracy || a.bytes_mean - b.bytes_mean)[0];
+    const inputAtLeast = inputs
+      .filter((r) => r.accuracy >= best.accuracy)
+      .map((row) => ({ row, ratio: row.bytes_mean / best.bytes_mean }))
+      .sort((a, b) => a.ratio - b.ratio);
+    closest = { row: best, accuracy: best.accuracy, bytes: best.bytes_mean, inputAtLeast };
+  }
   const naiveUndominated = naive.filter(
     (n) => !inputs.some((i) => i.accuracy >= n.accuracy && i.bytes_mean <= n.bytes_mean),
   );
@@ -125,6 +136,7 @@ export function compareFindings(rows: CompareInput[], tolerancePoints = 1.5): Co
   return {
     teacherAccuracy,
     reference,
+    closest,
     inputAtLeastA,
     minInputRatio: inputAtLeastA.length ? inputAtLeastA[0].ratio : undefined,
     naiveUndominated,

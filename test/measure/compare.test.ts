@@ -27,6 +27,14 @@ describe('rate-accuracy comparison', () => {
     ]);
   });
 
+  test('without a student within 1.5 points, the most accurate one is the fallback reference', () => {
+    const f = compareFindings(rows.filter((r) => r.model !== 'student-b1'));
+    expect(f.reference).toBeUndefined();
+    expect(f.closest!.row.model).toBe('student-b4');
+    // Input codecs with top-1 >= 90%: jpeg (300 bytes), png (400), raw (784).
+    expect(f.closest!.inputAtLeast.map((x) => [x.row.codec, x.ratio])).toEqual([['jpeg', 6], ['png', 8], ['raw', 784 / 50]]);
+  });
+
   test('findings: reference student, input ratios, naive splits input codecs do not dominate', () => {
     const f = compareFindings(rows);
     expect(f.teacherAccuracy).toBe(0.92);
