@@ -1,4 +1,4 @@
-import { spawnSync } from 'child_process';
+import { cliHarness, ROOT } from '../helpers/cli';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -8,19 +8,7 @@ import { parse } from 'yaml';
  * The real command line: `node bin/splitsim.js profile|calibrate ...`. Needs the build
  * (`npm test` runs tsc first).
  */
-const ROOT = path.resolve(__dirname, '..', '..');
-const BIN = path.join(ROOT, 'bin', 'splitsim.js');
-const built = fs.existsSync(path.join(ROOT, 'dist', 'src', 'cli', 'profile.js'));
-if (!built) console.log('skipping hardware CLI tests: dist/ is missing; run `npm run build` (npm test does)');
-const maybe = built ? describe : describe.skip;
-
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'splitsim-hw-cli-'));
-afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
-
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: work, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const { maybe, work, run: cli } = cliHarness('hw', 'src/cli/profile.js');
 
 maybe('splitsim profile', () => {
   test('resnet50 on jetson-nano --json: 4.09 GMACs, per-layer times summing to totalMs, split points', () => {
