@@ -116,10 +116,10 @@ function sameQuantized(a: Quantized, b: Quantized): boolean {
   for (let i = 0; i < a.scale.length; i++) {
     if (!Object.is(a.scale[i], b.scale[i]) || !Object.is(a.offset[i], b.offset[i])) return false;
   }
-  const x = a.symbols;
-  const y = b.symbols;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
+  // Buffer.equals is a memcmp: this check runs for every codec and sample of a measurement.
+  return Buffer.from(a.symbols.buffer, a.symbols.byteOffset, a.symbols.length).equals(
+    Buffer.from(b.symbols.buffer, b.symbols.byteOffset, b.symbols.length),
+  );
 }
 
 /** Formats a spec's parameters as 'k=v;k=v' (stable order, no codec name). */
