@@ -108,9 +108,7 @@ describe('measureZoo on the fixture zoo', () => {
   });
 
   test('a repeat run is served from the cache with identical results', async () => {
-    const t0 = Date.now();
     const again = await measureZoo(base);
-    expect(Date.now() - t0).toBeLessThan(5000);
     expect(again.measuredCount).toBe(0);
     expect(again.cachedCount).toBe(first.pipelines.length);
     for (const p of again.pipelines) {
