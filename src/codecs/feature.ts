@@ -224,14 +224,35 @@ function checkShape(values: Float32Array, shape: readonly number[], expected?: r
   }
 }
 
-class QuantCodec implements FeatureCodec, StagedCodec {
+/**
+ * A codec that quantizes (the lossy half) and then codes the symbols (the lossless half);
+ * encode/decode compose the halves so both paths run the same code.
+ */
+abstract class StagedFeatureCodec implements StagedCodec {
+  readonly staged: StagedCodec = this;
+  abstract prepare(values: Float32Array, shape: readonly number[]): Quantized;
+  abstract encodePrepared(q: Quantized): Uint8Array;
+  abstract decodePrepared(bytes: Uint8Array): Quantized;
+  abstract finish(q: Quantized): { values: Float32Array; shape: number[] };
+  same(a: Quantized, b: Quantized): boolean {
+    return sameQuantized(a, b);
+  }
+  encode(values: Float32Array, shape: readonly number[]): Uint8Array {
+    return this.encodePrepared(this.prepare(values, shape));
+  }
+  decode(bytes: Uint8Array): { values: Float32Array; shape: number[] } {
+    return this.finish(this.decodePrepared(bytes));
+  }
+}
+
+class QuantCodec extends StagedFeatureCodec implements FeatureCodec {
   readonly name = 'quant';
   readonly params: string;
   readonly reconstructionKey: string;
   readonly hasEstimate: boolean;
-  readonly staged: StagedCodec = this;
   lastEstimatedBits = NaN;
   constructor(readonly spec: Extract<FeatureCodecSpec, { codec: 'quant' }>) {
+    super();
     this.params = specParams(spec);
     this.reconstructionKey = `quant;bits=${spec.bits};granularity=${spec.granularity}`;
     this.hasEstimate = spec.entropy === 'rans';
@@ -255,15 +276,6 @@ class QuantCodec implements FeatureCodec, StagedCodec {
   }
   finish(q: Quantized): { values: Float32Array; shape: number[] } {
     return { values: dequantize(q), shape: [...q.shape] };
-  }
-  same(a: Quantized, b: Quantized): boolean {
-    return sameQuantized(a, b);
-  }
-  encode(values: Float32Array, shape: readonly number[]): Uint8Array {
-    return this.encodePrepared(this.prepare(values, shape));
-  }
-  decode(bytes: Uint8Array): { values: Float32Array; shape: number[] } {
-    return this.finish(this.decodePrepared(bytes));
   }
   reference(values: Float32Array, shape: readonly number[]): Float32Array {
     return dequantize(quantize(values, shape, this.spec.bits, this.spec.granularity));
@@ -431,12 +443,11 @@ class FactorizedCodec implements FeatureCodec {
   }
 }
 
-class FixedQuantCodec implements FeatureCodec, StagedCodec {
+class FixedQuantCodec extends StagedFeatureCodec implements FeatureCodec {
   readonly name = 'fixedquant';
   readonly params: string;
   readonly reconstructionKey = 'fixedquant';
   readonly hasEstimate: boolean;
-  readonly staged: StagedCodec = this;
   lastEstimatedBits = NaN;
   private readonly scale: Float64Array;
   private readonly zero: Float64Array;
@@ -444,6 +455,7 @@ class FixedQuantCodec implements FeatureCodec, StagedCodec {
   private readonly scale32: Float32Array;
   private readonly zero32: Float32Array;
   constructor(readonly spec: Extract<FeatureCodecSpec, { codec: 'fixedquant' }>, private readonly fq: FixedQuantizer) {
+    super();
     this.params = specParams(spec);
     this.hasEstimate = spec.entropy === 'rans';
     const C = channelsOf(fq.latentShape);
@@ -498,15 +510,6 @@ class FixedQuantCodec implements FeatureCodec, StagedCodec {
   }
   finish(q: Quantized): { values: Float32Array; shape: number[] } {
     return { values: this.values(q.symbols), shape: [...this.fq.latentShape] };
-  }
-  same(a: Quantized, b: Quantized): boolean {
-    return sameQuantized(a, b);
-  }
-  encode(values: Float32Array, shape: readonly number[]): Uint8Array {
-    return this.encodePrepared(this.prepare(values, shape));
-  }
-  decode(bytes: Uint8Array): { values: Float32Array; shape: number[] } {
-    return this.finish(this.decodePrepared(bytes));
   }
   reference(values: Float32Array, shape: readonly number[]): Float32Array {
     checkShape(values, shape, this.fq.latentShape);

@@ -3,23 +3,13 @@
  * top-1), and the checks the SC2 paper's claims translate to: how much input compression
  * must send to match a bottleneck student, and whether naive splitting ever beats it.
  */
+import type { MeasurementRow } from './aggregate';
 import { INPUT_SPLIT } from './pipelines';
 
 /** The fields of a measurement row the comparison uses. */
-export interface CompareInput {
-  model: string;
-  split: string;
-  codec: string;
-  params: string;
-  kind: string;
-  samples: number;
-  accuracy: number;
-  accuracy_ci95: number;
-  bytes_mean: number;
-  bytes_p95: number;
-  encode_ms_mean: number;
-  decode_ms_mean: number;
-}
+export type CompareInput = Pick<MeasurementRow,
+  'model' | 'split' | 'codec' | 'params' | 'kind' | 'samples' | 'accuracy' | 'accuracy_ci95' |
+  'bytes_mean' | 'bytes_p95' | 'encode_ms_mean' | 'decode_ms_mean'>;
 
 /** A compared row: rank by mean bytes and membership of the Pareto front. */
 export type CompareRow = CompareInput & { rank: number; pareto: number };

@@ -150,21 +150,26 @@ function defaultEnv(): JobEnvironment {
   return (require('./zooRunner') as typeof import('./zooRunner')).zooEnvironment;
 }
 
-/** Measures every pipeline of the (selected) zoo models, using the cache where it can. */
-export async function measureZoo(opts: MeasureOptions = {}): Promise<MeasureResult> {
-  const t0 = Date.now();
-  const seed = opts.seed ?? 1;
-  if (!(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) throw new UserError(`--seed: expected an integer from 0 to 4294967295, got ${seed}`);
+/** Resolves the zoo, data and cache folders, starts the backend and draws the samples. */
+async function openZoo(opts: Omit<MeasureOptions, 'filter' | 'workers' | 'progress' | 'useCache'>, seed: number) {
   const zooDir = path.resolve(opts.zooDir ?? DEFAULT_ZOO_DIR);
   const dataDir = path.resolve(opts.dataDir ?? DEFAULT_DATA_DIR);
   const cacheDir = path.resolve(opts.cacheDir ?? defaultCacheDir());
   const env = opts.env ?? defaultEnv();
   const entries = readZooIndex(zooDir, opts.models);
   const backend = await env.init();
-  const total = env.loadData(dataDir).n;
-  const indices = selectSamples(total, opts.samples, seed);
+  const indices = selectSamples(env.loadData(dataDir).n, opts.samples, seed);
   const samplesHash = hashSamples(indices);
   const hashes = new Map(entries.map((e) => [e.info.name, e.hash]));
+  return { zooDir, dataDir, cacheDir, env, entries, backend, indices, samplesHash, hashes };
+}
+
+/** Measures every pipeline of the (selected) zoo models, using the cache where it can. */
+export async function measureZoo(opts: MeasureOptions = {}): Promise<MeasureResult> {
+  const t0 = Date.now();
+  const seed = opts.seed ?? 1;
+  if (!(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) throw new UserError(`--seed: expected an integer from 0 to 4294967295, got ${seed}`);
+  const { zooDir, dataDir, cacheDir, env, entries, backend, indices, samplesHash, hashes } = await openZoo(opts, seed);
   let specs = zooPipelines(entries.map((e) => e.info));
   if (opts.filter) specs = specs.filter(opts.filter);
 
@@ -261,16 +266,8 @@ export async function measuredSamples(
   names: string[],
   opts: Omit<MeasureOptions, 'filter' | 'workers' | 'progress' | 'useCache'> = {},
 ): Promise<Map<string, SampleResults>> {
-  const zooDir = path.resolve(opts.zooDir ?? DEFAULT_ZOO_DIR);
-  const dataDir = path.resolve(opts.dataDir ?? DEFAULT_DATA_DIR);
-  const cacheDir = path.resolve(opts.cacheDir ?? defaultCacheDir());
-  const env = opts.env ?? defaultEnv();
-  const entries = readZooIndex(zooDir, opts.models);
-  const backend = await env.init();
-  const indices = selectSamples(env.loadData(dataDir).n, opts.samples, opts.seed ?? 1);
-  const samplesHash = hashSamples(indices);
+  const { zooDir, cacheDir, entries, backend, samplesHash, hashes } = await openZoo(opts, opts.seed ?? 1);
   const specs = new Map(zooPipelines(entries.map((e) => e.info)).map((s) => [pipelineName(s), s]));
-  const hashes = new Map(entries.map((e) => [e.info.name, e.hash]));
   const out = new Map<string, SampleResults>();
   for (const name of names) {
     const spec = specs.get(name);
