@@ -221,35 +221,55 @@ def bits(likelihoods):
 
 # ---------------------------------------------------------------- students
 
-class Encoder(nn.Module):
-    """28x28x1 -> 14x14 (GDN) -> 7x7xC latent."""
+# Student shape (the committed zoo): encoder 5x5/2 conv(32) GDN, 5x5/2 conv(48) GDN, 3x3 conv(C)
+# = latent 7x7xC; decoder 3x3 conv(64) IGDN, 3x3 conv(64) IGDN, 1x1 conv(32), nearest x2,
+# 3x3 conv(out) ReLU. Each entry: (out channels, kernel, stride).
+ENCODER_LAYERS = ((32, 5, 2), (48, 5, 2))
+DECODER_LAYERS = ((64, 3, 1), (64, 3, 1))
+DECODER_NARROW = 32
 
-    def __init__(self, latent_ch, mid=32):
+
+class Encoder(nn.Module):
+    """28x28x1 -> [conv -> GDN]* -> conv = 7x7xC latent (the last conv is the bottleneck)."""
+
+    def __init__(self, latent_ch, layers=ENCODER_LAYERS):
         super().__init__()
-        self.conv1 = nn.Conv2d(1, mid, 5, 2, 2)
-        self.gdn1 = GDN(mid)
-        self.conv2 = nn.Conv2d(mid, latent_ch, 5, 2, 2)
+        self.convs, self.gdns = nn.ModuleList(), nn.ModuleList()
+        cin = 1
+        for cout, k, stride in layers:
+            self.convs.append(nn.Conv2d(cin, cout, k, stride, k // 2))
+            self.gdns.append(GDN(cout))
+            cin = cout
+        self.out = nn.Conv2d(cin, latent_ch, 3, 1, 1)
 
     def forward(self, x):
-        return self.conv2(self.gdn1(self.conv1(x)))
+        for conv, gdn in zip(self.convs, self.gdns):
+            x = gdn(conv(x))
+        return self.out(x)
 
 
 class Decoder(nn.Module):
-    """7x7xC latent -> 14x14xout (the teacher's stage2 activation shape), inverse GDN.
-    Upsampling is nearest x2 followed by a conv rather than a transposed conv: this CPU build of
-    torch has no fast transposed-conv kernel (it cost more than the rest of the student). The
-    1x1 conv narrows to `narrow` channels first so the one 14x14 conv stays cheap."""
+    """7x7xC latent -> [conv -> IGDN]* -> 1x1 conv -> nearest x2 -> 3x3 conv -> ReLU = 14x14xout
+    (the teacher's stage2 activation shape). Upsampling is nearest x2 followed by a conv rather
+    than a transposed conv: this CPU build of torch has no fast transposed-conv kernel. The 1x1
+    conv narrows the channels so the one 14x14 conv stays cheap."""
 
-    def __init__(self, latent_ch, out_ch, mid=64, narrow=24):
+    def __init__(self, latent_ch, out_ch, layers=DECODER_LAYERS, narrow=DECODER_NARROW):
         super().__init__()
-        self.conv1 = nn.Conv2d(latent_ch, mid, 3, 1, 1)
-        self.igdn1 = GDN(mid, inverse=True)
-        self.conv2 = nn.Conv2d(mid, narrow, 1, 1, 0)
-        self.conv3 = nn.Conv2d(narrow, out_ch, 3, 1, 1)
+        self.convs, self.igdns = nn.ModuleList(), nn.ModuleList()
+        cin = latent_ch
+        for cout, k, stride in layers:
+            self.convs.append(nn.Conv2d(cin, cout, k, stride, k // 2))
+            self.igdns.append(GDN(cout, inverse=True))
+            cin = cout
+        self.narrow = nn.Conv2d(cin, narrow, 1, 1, 0)
+        self.out = nn.Conv2d(narrow, out_ch, 3, 1, 1)
 
     def forward(self, z):
-        h = self.conv2(self.igdn1(self.conv1(z)))
-        return F.relu(self.conv3(F.interpolate(h, scale_factor=2, mode='nearest')))
+        for conv, igdn in zip(self.convs, self.igdns):
+            z = igdn(conv(z))
+        h = self.narrow(z)
+        return F.relu(self.out(F.interpolate(h, scale_factor=2, mode='nearest')))
 
 
 class Student(nn.Module):

@@ -129,20 +129,24 @@ def teacher_graph(t):
 def student_graph(name, s):
     g = Graph(name)
     e, d = s.encoder, s.decoder
-    x = g.conv('enc_conv1', 'input', np32(e.conv1.weight), np32(e.conv1.bias), 2, 2)
-    x = gdn_layer(g, 'enc_gdn1', x, e.gdn1)
+    x = 'input'
+    for i, (conv, gdn) in enumerate(zip(e.convs, e.gdns)):
+        x = g.conv(f'enc_conv{i + 1}', x, np32(conv.weight), np32(conv.bias), conv.stride[0], conv.padding[0])
+        x = gdn_layer(g, f'enc_gdn{i + 1}', x, gdn)
+    out = e.out
     if s.entropy_bottleneck is not None:
-        x = g.conv('enc_conv2', x, np32(e.conv2.weight), np32(e.conv2.bias), 2, 2)
+        x = g.conv('enc_out', x, np32(out.weight), np32(out.bias), out.stride[0], out.padding[0])
         x = g.add('LatentQuantizer', 'bottleneck', [x], [('medians', np32(s.entropy_bottleneck.medians))],
-                  channels=int(e.conv2.out_channels))
+                  channels=int(out.out_channels))
     else:
-        x = g.conv('bottleneck', x, np32(e.conv2.weight), np32(e.conv2.bias), 2, 2)
-    x = g.conv('dec_conv1', x, np32(d.conv1.weight), np32(d.conv1.bias), 1, 1)
-    x = gdn_layer(g, 'dec_igdn1', x, d.igdn1)
-    x = g.conv('dec_conv2', x, np32(d.conv2.weight), np32(d.conv2.bias), 1, 0)
+        x = g.conv('bottleneck', x, np32(out.weight), np32(out.bias), out.stride[0], out.padding[0])
+    for i, (conv, igdn) in enumerate(zip(d.convs, d.igdns)):
+        x = g.conv(f'dec_conv{i + 1}', x, np32(conv.weight), np32(conv.bias), conv.stride[0], conv.padding[0])
+        x = gdn_layer(g, f'dec_igdn{i + 1}', x, igdn)
+    x = g.conv('dec_narrow', x, np32(d.narrow.weight), np32(d.narrow.bias), 1, 0)
     # nearest: out[i,j] = in[i//2, j//2], as F.interpolate(scale_factor=2, mode='nearest')
     x = g.add('UpSampling2D', 'dec_up', [x], size=[2, 2], data_format='channels_last', interpolation='nearest')
-    x = g.conv('dec_conv3', x, np32(d.conv3.weight), np32(d.conv3.bias), 1, 1, activation='linear')
+    x = g.conv('dec_out', x, np32(d.out.weight), np32(d.out.bias), 1, 1)
     x = g.add('Activation', 'decoder', [x], activation='relu')
     return g, add_head_tail(g, x, s.stage3, s.fc)
 
@@ -262,7 +266,7 @@ def main():
                                               logits=logits[:GOLDEN_N].tolist(), labels=yte[:GOLDEN_N].tolist()))
     names.append('teacher')
 
-    others = sorted([f[:-3] for f in os.listdir(CKPT) if f.startswith('student-b') and f.endswith('.pt')],
+    others = sorted([f[:-3] for f in os.listdir(CKPT) if f.startswith('student-b') and f.endswith('.pt') and not f.endswith('-stage1.pt')],
                     key=lambda n: float(n[len('student-b'):]))
     if os.path.exists(os.path.join(CKPT, 'channel-reduction.pt')):
         others.append('channel-reduction')
@@ -283,7 +287,7 @@ def main():
             logits = torch.cat([s.tail(s.decoder(yq[i:i + 1000]))[1] for i in range(0, len(xte), 1000)])
         top1 = (logits.argmax(1) == yte).sum().item() / len(yte)
         g, out = student_graph(name, s)
-        c = s.encoder.conv2.out_channels
+        c = s.encoder.out.out_channels
         bott = dict(layer='bottleneck', latentShape=[int(ys.shape[2]), int(ys.shape[3]), int(c)])
         golden = dict(n=GOLDEN_N, indices=list(range(GOLDEN_N)), logits=logits[:GOLDEN_N].tolist(),
                       labels=yte[:GOLDEN_N].tolist())
@@ -291,6 +295,8 @@ def main():
             bott['medians'] = np32(eb.medians).tolist()
             bott['entropy'] = entropy_tables(eb)
             bott['estimatedBytesPerImage'] = est_bytes
+            if sk.get('bytes_before_refit') is not None:
+                bott['estimatedBytesBeforeRefit'] = sk['bytes_before_refit']
             sym = torch.round(ys[:GOLDEN_N] - eb.medians.view(1, -1, 1, 1)).permute(0, 2, 3, 1)
             golden['symbols'] = dict(layout='NHWC', shape=list(sym.shape), data=[int(v) for v in sym.flatten().tolist()])
             # how close each golden latent value is to a rounding boundary (a flip risk in float32)
@@ -309,7 +315,7 @@ def main():
                     macs=count_macs(_Full(s), xte), pytorchTop1=top1, bottleneck=bott,
                     pytorchTop1First1000=(logits[:1000].argmax(1) == yte[:1000]).sum().item() / 1000,
                     trainedWith=dict(sk['cfg'], torch=torch.__version__, device='cpu',
-                                     trainSecondsAllStudentsTogether=round(sk['train_seconds'])))
+                                     trainSeconds=round(sk['train_seconds'])))
         if entropy:
             meta['beta'] = sk['beta']
         else:

@@ -1,10 +1,18 @@
-"""SC2-style students and the channel-reduction baseline, trained together so that each batch's
-teacher activations are computed once (the CPU budget is the constraint here).
+"""SC2-style students and the channel-reduction baseline.
+
+`train_students.py prepare` runs the frozen teacher once over the training set and its mirror
+image and stores its stage2 activations (float16) and logits: the students' stage-1 targets
+and stage-2 soft labels. `train_students.py train NAME` then trains one model from them, so
+several models can train in parallel processes (train.sh runs two).
 
 Stage 1: encoder (+ entropy bottleneck) + decoder learn to reproduce the teacher's stage2
-activation (MSE) while paying beta * bits of the latent (additive uniform noise); the teacher
-tail is frozen (not trained). Stage 2: encoder and entropy model frozen, latent quantised as at
-inference; decoder and tail fine-tuned with knowledge distillation on the teacher's logits."""
+activation (MSE divided by its variance) while paying beta * bits of the latent (additive
+uniform noise); the teacher's tail is not involved. Stage 2: encoder and entropy model frozen,
+latent quantised as at inference; decoder and tail (initialised from the teacher's stage3 and
+fc) fine-tuned with knowledge distillation on the teacher's logits plus cross-entropy.
+Augmentation is a random horizontal flip (the teacher's outputs are stored for both
+orientations; random crops would need a teacher forward per step, which cost more than a
+student step on this CPU)."""
 import json
 import os
 import sys
@@ -14,23 +22,30 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import REPO, Student, Teacher, augment, bits, load_split, to_input  # noqa: E402
+from common import (DECODER_LAYERS, DECODER_NARROW, ENCODER_LAYERS, REPO, Student, Teacher,  # noqa: E402
+                    bits, load_split, to_input)
 
-BETAS = [float(b) for b in os.environ.get('STUDENT_BETAS', '0.0001,0.0004,0.0016,0.0064').split(',')]
-CFG = dict(seed=2, latent_ch=8, batch=128, stage1_epochs=int(os.environ.get('STAGE1_EPOCHS', 3)),
-           stage2_epochs=int(os.environ.get('STAGE2_EPOCHS', 1)), stage1_lr=2e-3, stage2_lr=5e-4,
-           kd_temperature=4.0, kd_weight=0.5, ce_weight=0.5, aug='crop(pad2)+hflip', betas=BETAS,
+BETAS = [float(b) for b in os.environ.get('STUDENT_BETAS', '0.0001,0.00015,0.0003,0.001').split(',')]
+CFG = dict(seed=2, latent_ch=16, batch=128, stage1_epochs=int(os.environ.get('STAGE1_EPOCHS', 5)),
+           stage2_epochs=int(os.environ.get('STAGE2_EPOCHS', 12)), stage1_lr=2e-3, stage2_lr=1e-3,
+           kd_temperature=4.0, kd_weight=0.5, ce_weight=0.5, aug='hflip',
+           refit_epochs=int(os.environ.get('REFIT_EPOCHS', 5)), refit_lr=2e-3, refit_batch=500, refit_seed=13,
            rate_unit='bits per image', distortion='MSE to teacher stage2 activation / its variance',
-           extra_epochs=int(os.environ.get('STAGE2_EXTRA_EPOCHS', 2)), extra_lr=3e-4, extra_seed=12,
-           extra_skip_top1_below=0.2)
+           encoder_layers=ENCODER_LAYERS, decoder_layers=DECODER_LAYERS, decoder_narrow=DECODER_NARROW)
 CKPT = os.environ.get('ZOO_CKPT_DIR', os.path.join(REPO, 'training', 'checkpoints'))
 LOGS = os.environ.get('ZOO_LOG_DIR', os.path.join(REPO, 'training', 'logs'))
 SMOKE = os.environ.get('ZOO_SMOKE') == '1'  # a few steps only, to check the code path
+TARGETS = os.path.join(CKPT, 'teacher-targets.pt')
 
 
 def beta_tag(beta):
     """Model name tag: beta in units of 1e-3 (student-b1 has beta = 0.001)."""
-    return ('%g' % (beta * 1000))
+    return '%g' % (beta * 1000)
+
+
+def model_names():
+    """Every model this script trains, in the order train.sh runs them."""
+    return [f'student-b{beta_tag(b)}' for b in BETAS] + ['channel-reduction']
 
 
 def quant8(y, scale, zp):
@@ -40,275 +55,279 @@ def quant8(y, scale, zp):
     return (q - z) * s
 
 
-def latent_for_tail(name, st, y, qparams):
-    if st.entropy_bottleneck is not None:
-        return st.entropy_bottleneck.quantize(y)
-    return quant8(y, *qparams[name])
+def load_teacher():
+    ck = torch.load(os.path.join(CKPT, 'teacher.pt'))
+    teacher = Teacher(ck['cfg']['widths'], ck['cfg']['blocks'])
+    teacher.load_state_dict(ck['state'])
+    teacher.eval()
+    return teacher, ck
 
 
-def evaluate(models, teacher, xte, yte, qparams, batch=1000):
-    """top-1 (quantised latent) and mean bits per image of every model on the test set."""
-    res = {}
-    for name, st in models.items():
-        st.eval()
-        correct, tot_bits = 0, 0.0
-        with torch.no_grad():
-            for i in range(0, len(xte), batch):
-                xb = xte[i:i + batch]
-                y = st.encoder(xb)
-                if st.entropy_bottleneck is not None:
-                    yq, lik = st.entropy_bottleneck(y, training=False)
-                    tot_bits += bits(lik).sum().item()
-                else:
-                    yq = quant8(y, *qparams[name]) if name in qparams else y
-                logits = st.tail(st.decoder(yq))[1]
-                correct += (logits.argmax(1) == yte[i:i + batch]).sum().item()
-        res[name] = dict(top1=correct / len(xte), bytes=tot_bits / len(xte) / 8)
-    return res
+def train_inputs(ck):
+    """Training images and their mirror images, [2N,1,28,28], and labels [2N]."""
+    xtr_u8, ytr = load_split('train')
+    x = to_input(xtr_u8, ck['mean'], ck['std'])
+    y = torch.from_numpy(ytr)
+    return torch.cat([x, x.flip(-1)]), torch.cat([y, y])
+
+
+def prepare():
+    """Teacher stage2 activations (float16) and logits for every training image and its mirror."""
+    teacher, ck = load_teacher()
+    x2, _ = train_inputs(ck)
+    feats, logits = [], []
+    t0 = time.time()
+    with torch.no_grad():
+        for i in range(0, len(x2), 1000):
+            h2 = teacher.stage2(teacher.stage1(teacher.stem(x2[i:i + 1000])))
+            feats.append(h2.half())
+            logits.append(teacher.tail_from_stage2(h2)[1])
+    feats = torch.cat(feats)
+    var = feats[:len(feats) // 2].float().var().item()
+    torch.save({'feats': feats, 'logits': torch.cat(logits), 'var': var}, TARGETS)
+    print(f'teacher targets for {len(x2)} images (variance {var:.5f}) in {time.time() - t0:.0f} s', flush=True)
+
+
+def evaluate(st, xte, yte, qparams, batch=1000):
+    """top-1 (quantised latent) and mean estimated bytes per image on the test set."""
+    st.eval()
+    correct, tot_bits = 0, 0.0
+    with torch.no_grad():
+        for i in range(0, len(xte), batch):
+            y = st.encoder(xte[i:i + batch])
+            if st.entropy_bottleneck is not None:
+                yq, lik = st.entropy_bottleneck(y, training=False)
+                tot_bits += bits(lik).sum().item()
+            else:
+                yq = quant8(y, *qparams) if qparams is not None else y
+            logits = st.tail(st.decoder(yq))[1]
+            correct += (logits.argmax(1) == yte[i:i + batch]).sum().item()
+    return dict(top1=correct / len(xte), bytes=tot_bits / len(xte) / 8)
+
+
+def one_cycle(params, lr, steps):
+    opt = torch.optim.Adam(params, lr=lr)
+    return opt, torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=0.1)
+
+
+def setup(name):
+    """Teacher, data and a fresh student (tail initialised from the teacher) for model `name`."""
+    teacher, ck = load_teacher()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    tcfg = ck['cfg']
+    x2, y2 = train_inputs(ck)
+    xte_u8, yte = load_split('test')
+    xte, yte = to_input(xte_u8, ck['mean'], ck['std']), torch.from_numpy(yte)
+    entropy = name != 'channel-reduction'
+    beta = float(name[len('student-b'):]) / 1000 if entropy else 0.0
+    st = Student(tcfg['widths'], tcfg['blocks'], CFG['latent_ch'], entropy)
+    st.stage3.load_state_dict(teacher.stage3.state_dict())
+    st.fc.load_state_dict(teacher.fc.state_dict())
+    if SMOKE:
+        xte, yte = xte[:300], yte[:300]
+    return dict(teacher=teacher, tcfg=tcfg, x2=x2, y2=y2, n=len(x2) // 2, xte=xte, yte=yte,
+                entropy=entropy, beta=beta, st=st)
+
+
+def logger(name, mode):
+    os.makedirs(LOGS, exist_ok=True)
+    log = open(os.path.join(LOGS, f'{name}.log'), mode)
+
+    def say(line):
+        print(f'{name}: {line}', flush=True)
+        log.write(line + '\n')
+        log.flush()
+    return say
+
+
+def steps_per_epoch(n):
+    return 3 if SMOKE else n // CFG['batch']
+
+
+def stage1(name):
+    """Feature distillation + beta * rate; saves <name>-stage1.pt."""
+    torch.manual_seed(CFG['seed'])
+    gen = torch.Generator().manual_seed(CFG['seed'])
+    S = setup(name)
+    st, x2, n, entropy, beta = S['st'], S['x2'], S['n'], S['entropy'], S['beta']
+    tg = torch.load(TARGETS)
+    feats, feat_var = tg['feats'], tg['var']
+    say = logger(name, 'w')
+    say(f'# {name} beta {beta:g} {json.dumps(CFG)} torch={torch.__version__} threads={torch.get_num_threads()} '
+        f'teacher stage2 variance {feat_var:.5f}')
+    steps = steps_per_epoch(n)
+    t0 = time.time()
+    params = list(st.encoder.parameters()) + list(st.decoder.parameters())
+    if entropy:
+        params += list(st.entropy_bottleneck.parameters())
+    opt, sched = one_cycle(params, CFG['stage1_lr'], steps * CFG['stage1_epochs'])
+    for epoch in range(CFG['stage1_epochs']):
+        st.train()
+        s_mse, s_bits = 0.0, 0.0
+        order = flip_order(gen, n)
+        for k in range(steps):
+            j = order[k * CFG['batch']:(k + 1) * CFG['batch']]
+            y = st.encoder(x2[j])
+            if entropy:
+                yt, lik = st.entropy_bottleneck(y, training=True)
+                rate = bits(lik).mean()
+            else:
+                yt, rate = y, torch.zeros(())
+            mse = F.mse_loss(st.decoder(yt), feats[j].float())
+            loss = mse / feat_var + beta * rate
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            s_mse += mse.item()
+            s_bits += rate.item()
+        extra = ''
+        if entropy:
+            st.entropy_bottleneck.update_medians()
+            ev = evaluate(st, S['xte'], S['yte'], None)
+            extra = f' test_top1(teacher tail) {ev["top1"]:.4f} test_bytes {ev["bytes"]:.2f}'
+        say(f'stage1 epoch {epoch + 1}/{CFG["stage1_epochs"]} mse {s_mse / steps:.4f} train_bits {s_bits / steps:.1f}'
+            f'{extra} elapsed_s {time.time() - t0:.0f}')
+    torch.save({'state': st.state_dict(), 'cfg': CFG, 'beta': beta if entropy else None,
+                'stage1_seconds': time.time() - t0}, os.path.join(CKPT, f'{name}-stage1.pt'))
+
+
+def flip_order(gen, n):
+    """One epoch's batch order: a permutation of the images, each mirrored or not (an index
+    into the doubled set)."""
+    perm = torch.randperm(n, generator=gen)
+    flip = torch.randint(0, 2, (n,), generator=gen)
+    return perm + n * flip[perm]
+
+
+def stage2(name):
+    """Encoder and entropy model frozen; decoder + tail trained by KD on the teacher's logits.
+    The latents of every training image and its mirror are computed once. The batch order
+    continues stage 1's generator (replayed here), so `train` in one go and `stage1` then
+    `stage2` in two processes give the same model."""
+    S = setup(name)
+    st, x2, y2, n, entropy = S['st'], S['x2'], S['y2'], S['n'], S['entropy']
+    del S['teacher']
+    s1 = torch.load(os.path.join(CKPT, f'{name}-stage1.pt'))
+    st.load_state_dict(s1['state'])
+    t_logits = torch.load(TARGETS)['logits']
+    gen = torch.Generator().manual_seed(CFG['seed'])
+    for _ in range(CFG['stage1_epochs']):
+        flip_order(gen, n)
+    say = logger(name, 'a')
+    say(f'# stage2: {CFG["stage2_epochs"]} epochs, lr {CFG["stage2_lr"]}')
+    for p in list(st.encoder.parameters()) + (list(st.entropy_bottleneck.parameters()) if entropy else []):
+        p.requires_grad_(False)
+    st.eval()
+    with torch.no_grad():
+        ys = torch.cat([st.encoder(x2[i:i + 2000]) for i in range(0, len(x2), 2000)])
+    qparams = None
+    if entropy:
+        latents = st.entropy_bottleneck.quantize(ys)
+    else:
+        # per-channel 8-bit range from the training latents (unmirrored images)
+        lo = ys[:n].amin(dim=(0, 2, 3)).clamp(max=0.0)
+        hi = ys[:n].amax(dim=(0, 2, 3)).clamp(min=0.0)
+        scale = (hi - lo) / 255.0
+        qparams = (scale, torch.round(-lo / scale))
+        latents = quant8(ys, *qparams)
+    del ys
+    steps = steps_per_epoch(n)
+    params = list(st.decoder.parameters()) + list(st.stage3.parameters()) + list(st.fc.parameters())
+    opt, sched = one_cycle(params, CFG['stage2_lr'], steps * CFG['stage2_epochs'])
+    T = CFG['kd_temperature']
+    t0 = time.time()
+    stop_after = int(os.environ.get('STAGE2_STOP_AFTER', CFG['stage2_epochs']))  # a reproduction check
+    for epoch in range(min(stop_after, CFG['stage2_epochs'])):
+        st.train()
+        s_loss = 0.0
+        order = flip_order(gen, n)
+        for k in range(steps):
+            j = order[k * CFG['batch']:(k + 1) * CFG['batch']]
+            logits = st.tail(st.decoder(latents[j]))[1]
+            t_soft = F.log_softmax(t_logits[j] / T, 1)
+            kd = F.kl_div(F.log_softmax(logits / T, 1), t_soft, log_target=True, reduction='batchmean') * T * T
+            loss = CFG['kd_weight'] * kd + CFG['ce_weight'] * F.cross_entropy(logits, y2[j])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            s_loss += loss.item()
+        ev = evaluate(st, S['xte'], S['yte'], qparams)
+        say(f'stage2 epoch {epoch + 1}/{CFG["stage2_epochs"]} loss {s_loss / steps:.4f} test_top1 {ev["top1"]:.4f} '
+            f'test_bytes {ev["bytes"]:.2f} elapsed_s {time.time() - t0:.0f}')
+    if stop_after < CFG['stage2_epochs']:
+        return
+    if not entropy:
+        ev_float = evaluate(st, S['xte'], S['yte'], None)
+        say(f'float-latent test_top1 {ev_float["top1"]:.4f}')
+    torch.save({'state': st.state_dict(), 'cfg': CFG, 'teacher_cfg': S['tcfg'], 'beta': S['beta'] if entropy else None,
+                'qparams': [t.tolist() for t in qparams] if qparams is not None else None,
+                'eval': ev, 'train_seconds': s1['stage1_seconds'] + time.time() - t0},
+               os.path.join(CKPT, f'{name}.pt'))
+
+
+def refit(name):
+    """Entropy-model refit (students only): the factorized prior is trained under additive
+    uniform noise, but what is coded is the rounded latent, so its densities fit the coded
+    symbols imperfectly. With the encoder frozen and the medians (hence every latent symbol and
+    the model's accuracy) fixed, the per-channel densities are trained further by maximum
+    likelihood of the rounded training latents. Changes only the rate and the CDF tables."""
+    if name == 'channel-reduction':
+        return
+    S = setup(name)
+    st, x2, n = S['st'], S['x2'], S['n']
+    del S['teacher']
+    path = os.path.join(CKPT, f'{name}.pt')
+    sk = torch.load(path)
+    st.load_state_dict(sk['state'])
+    st.eval()
+    eb = st.entropy_bottleneck
+    with torch.no_grad():
+        yq = torch.cat([eb.quantize(st.encoder(x2[i:i + 2000])) for i in range(0, n, 2000)])
+    before = evaluate(st, S['xte'], S['yte'], None)
+    say = logger(name, 'a')
+    say(f'# refit: {CFG["refit_epochs"]} epochs, Adam lr {CFG["refit_lr"]}, batch {CFG["refit_batch"]} images; '
+        f'before: test_top1 {before["top1"]:.4f} test_bytes {before["bytes"]:.2f}')
+    gen = torch.Generator().manual_seed(CFG['refit_seed'])
+    opt = torch.optim.Adam(eb.parameters(), lr=CFG['refit_lr'])
+    steps = 3 if SMOKE else n // CFG['refit_batch']
+    t0 = time.time()
+    for epoch in range(CFG['refit_epochs']):
+        perm = torch.randperm(n, generator=gen)
+        s_bits = 0.0
+        for k in range(steps):
+            rate = bits(eb.likelihood(yq[perm[k * CFG['refit_batch']:(k + 1) * CFG['refit_batch']]])).mean()
+            opt.zero_grad()
+            rate.backward()
+            opt.step()
+            s_bits += rate.item()
+        ev = evaluate(st, S['xte'], S['yte'], None)
+        say(f'refit epoch {epoch + 1}/{CFG["refit_epochs"]} train_bytes {s_bits / steps / 8:.2f} test_top1 {ev["top1"]:.4f} '
+            f'test_bytes {ev["bytes"]:.2f} elapsed_s {time.time() - t0:.0f}')
+    assert ev['top1'] == before['top1'], 'the refit must not change the latent symbols'
+    sk.update(state=st.state_dict(), cfg=CFG, eval=ev, train_seconds=sk['train_seconds'] + time.time() - t0,
+              bytes_before_refit=before['bytes'])
+    torch.save(sk, path)
 
 
 def main():
     torch.set_num_threads(int(os.environ.get('TRAIN_THREADS', 1)))
-    phase = os.environ.get('STUDENT_PHASE', 'all')
-    if phase in ('all', 'main'):
-        train_main()
-    if phase in ('all', 'extra') and CFG['extra_epochs'] > 0:
-        train_extra()
-
-
-def setup():
-    ck = torch.load(os.path.join(CKPT, 'teacher.pt'))
-    tcfg = ck['cfg']
-    teacher = Teacher(tcfg['widths'], tcfg['blocks'])
-    teacher.load_state_dict(ck['state'])
-    teacher.eval()
-    for p in teacher.parameters():
-        p.requires_grad_(False)
-    xtr_u8, ytr = load_split('train')
-    xte_u8, yte = load_split('test')
-    xtr, xte = to_input(xtr_u8, ck['mean'], ck['std']), to_input(xte_u8, ck['mean'], ck['std'])
-    return teacher, tcfg, xtr, torch.from_numpy(ytr), xte, torch.from_numpy(yte)
-
-
-def train_extra():
-    """Stage 2, continued: more KD epochs on decoder + tail (encoder and entropy model stay
-    frozen) with a fresh one-cycle schedule and its own seed. Students whose stage-2 top-1 is at
-    chance (the rate term erased their latent) are skipped: there is nothing left to decode."""
-    teacher, tcfg, xtr, ytr, xte, yte = setup()
-    torch.manual_seed(CFG['extra_seed'])
-    gen = torch.Generator().manual_seed(CFG['extra_seed'])
-    names = [f'student-b{beta_tag(b)}' for b in BETAS] + ['channel-reduction']
-    models, cks, qparams = {}, {}, {}
-    for name in names:
-        sk = torch.load(os.path.join(CKPT, f'{name}.pt'))
-        if sk['eval']['top1'] < CFG['extra_skip_top1_below']:
-            continue
-        st = Student(tcfg['widths'], tcfg['blocks'], sk['cfg']['latent_ch'], name != 'channel-reduction')
-        st.load_state_dict(sk['state'])
-        models[name], cks[name] = st, sk
-        if sk['qparams'] is not None:
-            qparams[name] = tuple(torch.tensor(v) for v in sk['qparams'])
-    log = open(os.path.join(LOGS, 'students.log'), 'a')
-
-    def say(line):
-        print(line, flush=True)
-        log.write(line + '\n')
-        log.flush()
-
-    say(f'# stage2-extra: {CFG["extra_epochs"]} epochs, lr {CFG["extra_lr"]}, seed {CFG["extra_seed"]}, models {list(models)}')
-    steps_per_epoch = 3 if SMOKE else len(xtr) // CFG['batch']
-    if SMOKE:
-        xte, yte = xte[:300], yte[:300]
-    opts, scheds = {}, {}
-    for name, st in models.items():
-        for p in st.parameters():
-            p.requires_grad_(False)
-        params = list(st.decoder.parameters()) + list(st.stage3.parameters()) + list(st.fc.parameters())
-        for p in params:
-            p.requires_grad_(True)
-        opts[name] = torch.optim.Adam(params, lr=CFG['extra_lr'])
-        scheds[name] = torch.optim.lr_scheduler.OneCycleLR(
-            opts[name], CFG['extra_lr'], total_steps=steps_per_epoch * CFG['extra_epochs'], pct_start=0.1)
-    T = CFG['kd_temperature']
-    t0 = time.time()
-    for epoch in range(CFG['extra_epochs']):
-        for st in models.values():
-            st.train()
-            st.encoder.eval()
-        perm = torch.randperm(len(xtr), generator=gen)
-        sums = {n: 0.0 for n in models}
-        for k in range(steps_per_epoch):
-            idx = perm[k * CFG['batch']:(k + 1) * CFG['batch']]
-            xb = augment(xtr[idx], gen)
-            with torch.no_grad():
-                t_soft = F.log_softmax(teacher(xb) / T, 1)
-            for name, st in models.items():
-                with torch.no_grad():
-                    yq = latent_for_tail(name, st, st.encoder(xb), qparams)
-                logits = st.tail(st.decoder(yq))[1]
-                kd = F.kl_div(F.log_softmax(logits / T, 1), t_soft, log_target=True, reduction='batchmean') * T * T
-                loss = CFG['kd_weight'] * kd + CFG['ce_weight'] * F.cross_entropy(logits, ytr[idx])
-                opts[name].zero_grad()
-                loss.backward()
-                opts[name].step()
-                scheds[name].step()
-                sums[name] += loss.item()
-        ev = evaluate(models, teacher, xte, yte, qparams)
-        for name in models:
-            say(f'stage2-extra epoch {epoch + 1}/{CFG["extra_epochs"]} {name} loss {sums[name] / steps_per_epoch:.4f} '
-                f'test_top1 {ev[name]["top1"]:.4f} test_bytes {ev[name]["bytes"]:.2f} elapsed_s {time.time() - t0:.0f}')
-    for name, st in models.items():
-        sk = cks[name]
-        sk.update(state=st.state_dict(), cfg=CFG, eval=ev[name], train_seconds=sk['train_seconds'] + time.time() - t0)
-        torch.save(sk, os.path.join(CKPT, f'{name}.pt'))
-    log.close()
-
-
-def train_main():
-    torch.manual_seed(CFG['seed'])
-    gen = torch.Generator().manual_seed(CFG['seed'])
-    ck = torch.load(os.path.join(CKPT, 'teacher.pt'))
-    tcfg = ck['cfg']
-    teacher = Teacher(tcfg['widths'], tcfg['blocks'])
-    teacher.load_state_dict(ck['state'])
-    teacher.eval()
-    for p in teacher.parameters():
-        p.requires_grad_(False)
-    mean, std = ck['mean'], ck['std']
-    xtr_u8, ytr = load_split('train')
-    xte_u8, yte = load_split('test')
-    xtr, xte = to_input(xtr_u8, mean, std), to_input(xte_u8, mean, std)
-    ytr, yte = torch.from_numpy(ytr), torch.from_numpy(yte)
-
-    models = {}
-    for beta in BETAS:
-        models[f'student-b{beta_tag(beta)}'] = Student(tcfg['widths'], tcfg['blocks'], CFG['latent_ch'], True)
-    models['channel-reduction'] = Student(tcfg['widths'], tcfg['blocks'], CFG['latent_ch'], False)
-    betas = {f'student-b{beta_tag(b)}': b for b in BETAS}
-    for st in models.values():
-        st.stage3.load_state_dict(teacher.stage3.state_dict())
-        st.fc.load_state_dict(teacher.fc.state_dict())
-
-    log = open(os.path.join(LOGS, 'students.log'), 'w')
-
-    def say(line):
-        print(line, flush=True)
-        log.write(line + '\n')
-        log.flush()
-
-    with torch.no_grad():
-        feat_var = teacher.stage2(teacher.stage1(teacher.stem(xtr[:5000]))).var().item()
-    say(f'# teacher stage2 activation variance (first 5000 train images): {feat_var:.5f}')
-    say(f'# students {json.dumps(CFG)} torch={torch.__version__} threads={torch.get_num_threads()}')
-    steps_per_epoch = 3 if SMOKE else len(xtr) // CFG['batch']
-    if SMOKE:
-        xte, yte = xte[:300], yte[:300]
-    t0 = time.time()
-
-    # ---------------- stage 1: feature distillation + rate
-    opts, scheds = {}, {}
-    for name, st in models.items():
-        params = list(st.encoder.parameters()) + list(st.decoder.parameters())
-        if st.entropy_bottleneck is not None:
-            params += list(st.entropy_bottleneck.parameters())
-        opts[name] = torch.optim.Adam(params, lr=CFG['stage1_lr'])
-        scheds[name] = torch.optim.lr_scheduler.OneCycleLR(
-            opts[name], CFG['stage1_lr'], total_steps=steps_per_epoch * CFG['stage1_epochs'], pct_start=0.1)
-    for epoch in range(CFG['stage1_epochs']):
-        for st in models.values():
-            st.train()
-        perm = torch.randperm(len(xtr), generator=gen)
-        sums = {n: [0.0, 0.0] for n in models}
-        for k in range(steps_per_epoch):
-            idx = perm[k * CFG['batch']:(k + 1) * CFG['batch']]
-            xb = augment(xtr[idx], gen)
-            with torch.no_grad():
-                target = teacher.stage2(teacher.stage1(teacher.stem(xb)))
-            for name, st in models.items():
-                y = st.encoder(xb)
-                if st.entropy_bottleneck is not None:
-                    yt, lik = st.entropy_bottleneck(y, training=True)
-                    rate = bits(lik).mean()
-                else:
-                    yt, rate = y, torch.zeros(())
-                mse = F.mse_loss(st.decoder(yt), target)
-                loss = mse / feat_var + betas.get(name, 0.0) * rate
-                opts[name].zero_grad()
-                loss.backward()
-                opts[name].step()
-                scheds[name].step()
-                sums[name][0] += mse.item()
-                sums[name][1] += rate.item()
-        for st in models.values():
-            if st.entropy_bottleneck is not None:
-                st.entropy_bottleneck.update_medians()
-        ev = evaluate({n: m for n, m in models.items() if m.entropy_bottleneck is not None}, teacher, xte, yte, {})
-        for name in models:
-            extra = f' test_top1 {ev[name]["top1"]:.4f} test_bytes {ev[name]["bytes"]:.2f}' if name in ev else ''
-            say(f'stage1 epoch {epoch + 1}/{CFG["stage1_epochs"]} {name} mse {sums[name][0] / steps_per_epoch:.4f} '
-                f'train_bits {sums[name][1] / steps_per_epoch:.1f}{extra} elapsed_s {time.time() - t0:.0f}')
-
-    # channel reduction: per-channel 8-bit range from the (unaugmented) training latents
-    qparams = {}
-    with torch.no_grad():
-        cr = models['channel-reduction']
-        cr.eval()
-        ys = torch.cat([cr.encoder(xtr[i:i + 2000]) for i in range(0, len(xtr), 2000)])
-        lo = ys.amin(dim=(0, 2, 3)).clamp(max=0.0)
-        hi = ys.amax(dim=(0, 2, 3)).clamp(min=0.0)
-        scale = (hi - lo) / 255.0
-        zp = torch.round(-lo / scale)
-        qparams['channel-reduction'] = (scale, zp)
-
-    # ---------------- stage 2: KD fine-tuning of decoder + tail, encoder/entropy frozen
-    for name, st in models.items():
-        for p in st.encoder.parameters():
-            p.requires_grad_(False)
-        if st.entropy_bottleneck is not None:
-            for p in st.entropy_bottleneck.parameters():
-                p.requires_grad_(False)
-        params = list(st.decoder.parameters()) + list(st.stage3.parameters()) + list(st.fc.parameters())
-        opts[name] = torch.optim.Adam(params, lr=CFG['stage2_lr'])
-        scheds[name] = torch.optim.lr_scheduler.OneCycleLR(
-            opts[name], CFG['stage2_lr'], total_steps=steps_per_epoch * CFG['stage2_epochs'], pct_start=0.1)
-    T = CFG['kd_temperature']
-    for epoch in range(CFG['stage2_epochs']):
-        for st in models.values():
-            st.train()
-            st.encoder.eval()
-        perm = torch.randperm(len(xtr), generator=gen)
-        sums = {n: 0.0 for n in models}
-        for k in range(steps_per_epoch):
-            idx = perm[k * CFG['batch']:(k + 1) * CFG['batch']]
-            xb = augment(xtr[idx], gen)
-            with torch.no_grad():
-                t_logits = teacher(xb)
-                t_soft = F.log_softmax(t_logits / T, 1)
-            for name, st in models.items():
-                with torch.no_grad():
-                    yq = latent_for_tail(name, st, st.encoder(xb), qparams)
-                logits = st.tail(st.decoder(yq))[1]
-                kd = F.kl_div(F.log_softmax(logits / T, 1), t_soft, log_target=True, reduction='batchmean') * T * T
-                loss = CFG['kd_weight'] * kd + CFG['ce_weight'] * F.cross_entropy(logits, ytr[idx])
-                opts[name].zero_grad()
-                loss.backward()
-                opts[name].step()
-                scheds[name].step()
-                sums[name] += loss.item()
-        ev = evaluate(models, teacher, xte, yte, qparams)
-        for name in models:
-            say(f'stage2 epoch {epoch + 1}/{CFG["stage2_epochs"]} {name} loss {sums[name] / steps_per_epoch:.4f} '
-                f'test_top1 {ev[name]["top1"]:.4f} test_bytes {ev[name]["bytes"]:.2f} elapsed_s {time.time() - t0:.0f}')
-
-    # float (unquantised) accuracy of the channel-reduction model, for reference
-    ev_float = evaluate({'channel-reduction': models['channel-reduction']}, teacher, xte, yte, {})
-    say(f'channel-reduction float-latent test_top1 {ev_float["channel-reduction"]["top1"]:.4f}')
-    for name, st in models.items():
-        torch.save({'state': st.state_dict(), 'cfg': CFG, 'teacher_cfg': tcfg, 'beta': betas.get(name),
-                    'qparams': [t.tolist() for t in qparams[name]] if name in qparams else None,
-                    'eval': ev[name], 'train_seconds': time.time() - t0},
-                   os.path.join(CKPT, f'{name}.pt'))
-    log.close()
+    cmd = sys.argv[1] if len(sys.argv) > 1 else ''
+    if cmd == 'prepare':
+        prepare()
+    elif cmd in ('train', 'stage1', 'stage2', 'refit') and len(sys.argv) == 3 and sys.argv[2] in model_names():
+        if cmd in ('train', 'stage1'):
+            stage1(sys.argv[2])
+        if cmd in ('train', 'stage2'):
+            stage2(sys.argv[2])
+        if cmd in ('train', 'refit'):
+            refit(sys.argv[2])
+    elif cmd == 'names':
+        print('\n'.join(model_names()))
+    else:
+        sys.exit(f'usage: train_students.py prepare | names | train|stage1|stage2|refit {{{"|".join(model_names())}}}')
 
 
 if __name__ == '__main__':
