@@ -57,12 +57,12 @@ maybe('splitsim simulate', () => {
     // stderr carries only the measured pipelines' progress lines, never an error.
     expect(r.stderr).not.toMatch(/splitsim:|error/i);
     expect(r.code).toBe(0);
-    for (const p of ['jpeg75-offload', 'sc2-split', 'local', 'fmnist-jpeg50', 'fmnist-sc2-b0.1']) expect(r.stdout).toContain(p);
+    for (const p of ['jpeg75-offload', 'sc2-split', 'local', 'fmnist-jpeg50', 'fmnist-sc2']) expect(r.stdout).toContain(p);
     const csv = fs.readFileSync(path.join(work, 'results', 'lte', 'summary.csv'), 'utf8');
     const header = csv.split('\n')[0].split(',');
     for (const c of REQUIRED) expect(header).toContain(c);
     const rows = parseCsv(csv);
-    expect(rows.map((x) => x.pipeline)).toEqual(['jpeg75-offload', 'sc2-split', 'local', 'fmnist-jpeg50', 'fmnist-naive-stage2', 'fmnist-sc2-b0.1']);
+    expect(rows.map((x) => x.pipeline)).toEqual(['jpeg75-offload', 'sc2-split', 'local', 'fmnist-jpeg50', 'fmnist-naive-stage2', 'fmnist-sc2']);
     // Measured pipelines carry their top-1 (a trained model: far above chance) and energy.
     for (const row of rows.filter((x) => x.pipeline.startsWith('fmnist-'))) {
       expect(Number(row.accuracy)).toBeGreaterThan(0.8);

@@ -47,7 +47,7 @@ describe('loadScenario', () => {
     expect(a.file).toBe(path.join(SCENARIOS_DIR, 'lte.yaml'));
     expect(b.file).toBe(a.file);
     expect(a.scenario.name).toBe('lte');
-    expect(a.scenario.pipelines.map((p) => p.name)).toEqual(['jpeg75-offload', 'sc2-split', 'local', 'fmnist-jpeg50', 'fmnist-naive-stage2', 'fmnist-sc2-b0.1']);
+    expect(a.scenario.pipelines.map((p) => p.name)).toEqual(['jpeg75-offload', 'sc2-split', 'local', 'fmnist-jpeg50', 'fmnist-naive-stage2', 'fmnist-sc2']);
   });
 
   test('a path is taken as given; defaults are filled and specs normalised', () => {

@@ -76,6 +76,12 @@ function laplacePrior(scales: number[], minQ: number, n: number): { cdfs: number
   return { cdfs, pmfs };
 }
 
+/** Global average pooling ('pool') then a 10-way dense layer ('fc') with seeded weights. */
+function poolFc(x: tf.SymbolicTensor, seed: number): tf.SymbolicTensor {
+  const p = tf.layers.globalAveragePooling2d({ name: 'pool' }).apply(x) as tf.SymbolicTensor;
+  return tf.layers.dense({ units: 10, name: 'fc', kernelInitializer: tf.initializers.glorotUniform({ seed }) }).apply(p) as tf.SymbolicTensor;
+}
+
 /** Builds the miniature zoo under `zooDir`; returns the model names. */
 export async function buildFixtureZoo(zooDir: string): Promise<string[]> {
   await initBackend();
@@ -84,8 +90,7 @@ export async function buildFixtureZoo(zooDir: string): Promise<string[]> {
     const x = tf.input({ shape: [28, 28, 1] });
     const s = conv(4, 3, 1, 'stem', 1).apply(x) as tf.SymbolicTensor;
     const s1 = conv(8, 3, 2, 'stage1', 2).apply(s) as tf.SymbolicTensor;
-    const p = tf.layers.globalAveragePooling2d({ name: 'pool' }).apply(s1) as tf.SymbolicTensor;
-    const y = tf.layers.dense({ units: 10, name: 'fc', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }).apply(p) as tf.SymbolicTensor;
+    const y = poolFc(s1, 3);
     await writeModel(path.join(zooDir, 'teacher'), tf.model({ inputs: x, outputs: y, name: 'teacher' }), {
       name: 'teacher', kind: 'teacher', splitPoints: ['stem', 'stage1'],
     });
@@ -101,8 +106,7 @@ export async function buildFixtureZoo(zooDir: string): Promise<string[]> {
     const lq = new LatentQuantizer({ channels: 3, name: 'latent' });
     const z = lq.apply(e) as tf.SymbolicTensor;
     const d = conv(8, 3, 1, 'dec', 5).apply(z) as tf.SymbolicTensor;
-    const p = tf.layers.globalAveragePooling2d({ name: 'pool' }).apply(d) as tf.SymbolicTensor;
-    const y = tf.layers.dense({ units: 10, name: 'fc', kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }) }).apply(p) as tf.SymbolicTensor;
+    const y = poolFc(d, 6);
     const model = tf.model({ inputs: x, outputs: y, name: 'student' });
     lq.setWeights([tf.tensor1d(medians)]);
     const minQ = -12;
@@ -122,8 +126,7 @@ export async function buildFixtureZoo(zooDir: string): Promise<string[]> {
     const x = tf.input({ shape: [28, 28, 1] });
     const r = conv(2, 5, 4, 'reduce', 7).apply(x) as tf.SymbolicTensor;
     const d = conv(8, 3, 1, 'dec', 8).apply(r) as tf.SymbolicTensor;
-    const p = tf.layers.globalAveragePooling2d({ name: 'pool' }).apply(d) as tf.SymbolicTensor;
-    const y = tf.layers.dense({ units: 10, name: 'fc', kernelInitializer: tf.initializers.glorotUniform({ seed: 9 }) }).apply(p) as tf.SymbolicTensor;
+    const y = poolFc(d, 9);
     await writeModel(path.join(zooDir, 'channel-reduction'), tf.model({ inputs: x, outputs: y, name: 'cr' }), {
       name: 'channel-reduction', kind: 'channel-reduction', splitPoints: ['reduce'],
       bottleneck: { layer: 'reduce', latentShape: [7, 7, 2], quantBits: 8, scale: [0.02, 0.03], zeroPoint: [0, 0] },

@@ -35,3 +35,30 @@ maybe('every student and the baseline matches its PyTorch top-1 on the first 1,0
     zm.model.dispose();
   }
 });
+
+// The SC2 target: a student within 1.5 points of the teacher at an estimated rate of at most
+// 64 bytes per image. The candidate is chosen from meta.json (PyTorch), then scored here in
+// TypeScript on all 10,000 images against the teacher's TypeScript top-1.
+maybe('the best student is within 1.5 points of the teacher at <= 64 estimated bytes per image', async () => {
+  await initBackend();
+  const teacher = await loadZooModel('teacher');
+  const t = await evaluateZooModel(teacher, undefined, 10000);
+  teacher.model.dispose();
+  const students = listZooModels().filter((n) => n.startsWith('student-b'));
+  const metas = await Promise.all(students.map(async (n) => {
+    const zm = await loadZooModel(n);
+    zm.model.dispose();
+    return { name: n, meta: zm.meta };
+  }));
+  const within = metas
+    .filter((m) => (m.meta.bottleneck!.estimatedBytesPerImage as number) <= 64)
+    .sort((a, b) => (b.meta.pytorchTop1 as number) - (a.meta.pytorchTop1 as number));
+  expect(within.length).toBeGreaterThan(0);
+  const best = await loadZooModel(within[0].name);
+  const r = await evaluateZooModel(best, best.meta.bottleneck!.layer, 10000);
+  best.model.dispose();
+  const est = best.meta.bottleneck!.estimatedBytesPerImage as number;
+  console.log(`${within[0].name}: ${est.toFixed(1)} estimated bytes/image, top-1 ${(100 * r.top1).toFixed(2)}% vs teacher ${(100 * t.top1).toFixed(2)}% (tfjs, 10,000 images)`);
+  expect(est).toBeLessThanOrEqual(64);
+  expect(t.top1 - r.top1).toBeLessThanOrEqual(0.015);
+});

@@ -17,7 +17,7 @@ const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'splitsim-measured-'));
 beforeAll(() => { process.env.SPLITSIM_CACHE_DIR = cacheDir; });
 afterAll(() => { delete process.env.SPLITSIM_CACHE_DIR; fs.rmSync(cacheDir, { recursive: true, force: true }); });
 
-const PIPELINE = 'student-b0.4/bottleneck/factorized';
+const PIPELINE = 'student-b0.3/bottleneck/factorized';
 
 function scenario(pipeline: string) {
   return parseScenario(
@@ -37,13 +37,13 @@ describe('measured pipelines', () => {
   test('payload sizes come from the real bitstreams, compute from the profiles, accuracy from the tail', async () => {
     const s = scenario(PIPELINE);
     const [p] = await resolvePipelines(s, 'measured-test.yaml');
-    const m = await measureZoo({ samples: 40, seed: 1, models: ['student-b0.4'], filter: (x) => x.kind === 'bottleneck' });
+    const m = await measureZoo({ samples: 40, seed: 1, models: ['student-b0.3'], filter: (x) => x.kind === 'bottleneck' });
     const measured = m.pipelines.find((x) => x.name === PIPELINE)!;
     expect(measured.cached).toBe(true); // resolvePipelines measured it a moment ago
     const sizes = new Set(Array.from(measured.results.bytes));
 
     // Predicted head on the Pi and tail on the T4, independently recomputed here.
-    const analysis = (await analyzeModelSpec('student-b0.4')).analysis;
+    const analysis = (await analyzeModelSpec('student-b0.3')).analysis;
     const split = (profile: string) => {
       const costs = predictLayers(analysis.layers, loadProfile(profile), { outputs: new Set(analysis.outputs), boundary: new Set(['bottleneck']) });
       const head = headLayers(analysis, 'bottleneck');
@@ -64,8 +64,8 @@ describe('measured pipelines', () => {
   });
 
   test('an unknown measured pipeline is a user error that lists the real ones', async () => {
-    const s = scenario('student-b0.4/bottleneck/rans');
+    const s = scenario('student-b0.3/bottleneck/rans');
     await expect(resolvePipelines(s, 'measured-test.yaml')).rejects.toThrow(UserError);
-    await expect(resolvePipelines(s, 'measured-test.yaml')).rejects.toThrow(/student-b0.4\/bottleneck\/factorized/);
+    await expect(resolvePipelines(s, 'measured-test.yaml')).rejects.toThrow(/student-b0.3\/bottleneck\/factorized/);
   });
 });
