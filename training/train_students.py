@@ -105,6 +105,16 @@ def evaluate(st, xte, yte, qparams, batch=1000):
     return dict(top1=correct / len(xte), bytes=tot_bits / len(xte) / 8)
 
 
+def optimise(opt, loss, sched=None):
+    """One optimiser step on `loss` (and one scheduler step); returns the loss value."""
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    if sched is not None:
+        sched.step()
+    return loss.item()
+
+
 def one_cycle(params, lr, steps):
     opt = torch.optim.Adam(params, lr=lr)
     return opt, torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=0.1)
@@ -176,10 +186,7 @@ def stage1(name):
                 yt, rate = y, torch.zeros(())
             mse = F.mse_loss(st.decoder(yt), feats[j].float())
             loss = mse / feat_var + beta * rate
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
+            optimise(opt, loss, sched)
             s_mse += mse.item()
             s_bits += rate.item()
         extra = ''
@@ -249,11 +256,7 @@ def stage2(name):
             t_soft = F.log_softmax(t_logits[j] / T, 1)
             kd = F.kl_div(F.log_softmax(logits / T, 1), t_soft, log_target=True, reduction='batchmean') * T * T
             loss = CFG['kd_weight'] * kd + CFG['ce_weight'] * F.cross_entropy(logits, y2[j])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            s_loss += loss.item()
+            s_loss += optimise(opt, loss, sched)
         ev = evaluate(st, S['xte'], S['yte'], qparams)
         say(f'stage2 epoch {epoch + 1}/{CFG["stage2_epochs"]} loss {s_loss / steps:.4f} test_top1 {ev["top1"]:.4f} '
             f'test_bytes {ev["bytes"]:.2f} elapsed_s {time.time() - t0:.0f}')
@@ -299,10 +302,7 @@ def refit(name):
         s_bits = 0.0
         for k in range(steps):
             rate = bits(eb.likelihood(yq[perm[k * CFG['refit_batch']:(k + 1) * CFG['refit_batch']]])).mean()
-            opt.zero_grad()
-            rate.backward()
-            opt.step()
-            s_bits += rate.item()
+            s_bits += optimise(opt, rate)
         ev = evaluate(st, S['xte'], S['yte'], None)
         say(f'refit epoch {epoch + 1}/{CFG["refit_epochs"]} train_bytes {s_bits / steps / 8:.2f} test_top1 {ev["top1"]:.4f} '
             f'test_bytes {ev["bytes"]:.2f} elapsed_s {time.time() - t0:.0f}')
