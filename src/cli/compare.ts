@@ -78,6 +78,11 @@ export function readMeasurements(file: string): CompareInput[] {
 const pct = (v: number | undefined): string => (v === undefined ? '-' : (v * 100).toFixed(2));
 const name = (r: CompareInput): string => `${r.model}/${r.split}/${r.codec}${r.params ? `[${r.params}]` : ''}`;
 
+/** '26.0 (quant bits=2;...)': a row's mean bytes and its codec, or '-'. */
+function bytesAndCodec(r: CompareInput | undefined): string {
+  return r ? `${r.bytes_mean.toFixed(1)} (${r.codec}${r.params ? ` ${r.params}` : ''})` : '-';
+}
+
 /** The text report of `splitsim compare`. */
 export function compareReport(ranked: CompareRow[], all: boolean, measured: CompareInput[] = ranked): string {
   // Findings list split points in measurement order (network order), hence the original rows.
@@ -116,11 +121,11 @@ export function compareReport(ranked: CompareRow[], all: boolean, measured: Comp
     lines.push('', 'no bottleneck student is within 1.5 points of the teacher');
     if (f.closest) {
       const c = f.closest;
-      const worst = c.inputAtLeast[0];
+      const cheapest = c.inputAtLeast[0];
       lines.push(
         `the most accurate student, ${name(c.row)}: ${pct(c.accuracy)}% at ${c.bytes.toFixed(1)} bytes; ` +
-          (worst
-            ? `the cheapest input codec at least as accurate, ${name(worst.row)}, sends ${worst.row.bytes_mean.toFixed(1)} bytes = ${worst.ratio.toFixed(2)}x`
+          (cheapest
+            ? `the cheapest input codec at least as accurate, ${name(cheapest.row)}, sends ${cheapest.row.bytes_mean.toFixed(1)} bytes = ${cheapest.ratio.toFixed(2)}x`
             : 'no input codec is as accurate'),
       );
     }
@@ -132,8 +137,8 @@ export function compareReport(ranked: CompareRow[], all: boolean, measured: Comp
       ['split point', 'undominated', `fewest bytes at top-1 >= ${lvl}`, 'input codecs\' fewest there'],
       f.bySplit.map((b) => [
         b.split, `${b.undominated}/${b.total}`,
-        b.cheapest ? `${b.cheapest.bytes_mean.toFixed(1)} (${b.cheapest.codec}${b.cheapest.params ? ` ${b.cheapest.params}` : ''})` : '-',
-        b.inputCheapest ? `${b.inputCheapest.bytes_mean.toFixed(1)} (${b.inputCheapest.codec}${b.inputCheapest.params ? ` ${b.inputCheapest.params}` : ''})` : '-',
+        bytesAndCodec(b.cheapest),
+        bytesAndCodec(b.inputCheapest),
       ]),
     ));
   }

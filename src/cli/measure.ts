@@ -6,6 +6,7 @@ import { formatTable } from '../report/table';
 import { MEASUREMENT_COLUMNS } from '../measure/aggregate';
 import { DEFAULT_ZOO_DIR, measureZoo, type MeasureResult } from '../measure/measure';
 import { OutputSet } from '../util/atomic';
+import { readZooMeta } from '../model/meta';
 import { UserError } from '../util/errors';
 import { SPLITSIM_VERSION } from '../util/version';
 
@@ -27,13 +28,7 @@ export function studentCheck(result: MeasureResult, zooDir: string): string[][] 
   const rows: string[][] = [];
   for (const p of result.pipelines) {
     if (p.spec.kind !== 'bottleneck') continue;
-    let pytorch = NaN;
-    try {
-      const meta = JSON.parse(fs.readFileSync(path.join(zooDir, p.spec.model, 'meta.json'), 'utf8'));
-      pytorch = meta?.bottleneck?.estimatedBytesPerImage ?? NaN;
-    } catch {
-      // meta.json unreadable: the PyTorch column stays empty
-    }
+    const pytorch = readZooMeta(path.join(zooDir, p.spec.model)).bottleneck?.estimatedBytesPerImage ?? NaN;
     const real = p.row.bytes_mean;
     const est = p.row.bytes_estimated_mean;
     const ok = Math.abs(real - est) <= 0.02 * est + 4;

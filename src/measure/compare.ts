@@ -100,6 +100,7 @@ export function compareFindings(rows: CompareInput[], tolerancePoints = 1.5): Co
   const level = teacherAccuracy !== undefined ? teacherAccuracy - tolerancePoints / 100 : undefined;
   const cheapestAt = (rs: CompareInput[]): CompareInput | undefined =>
     level === undefined ? undefined : rs.filter((r) => r.accuracy >= level - 1e-12).sort((a, b) => a.bytes_mean - b.bytes_mean)[0];
+  const inputCheapest = cheapestAt(inputs);
   const bySplit = [...new Set(naive.map((r) => r.split))].map((split) => {
     const here = naive.filter((r) => r.split === split);
     return {
@@ -107,7 +108,7 @@ export function compareFindings(rows: CompareInput[], tolerancePoints = 1.5): Co
       total: here.length,
       undominated: here.filter((r) => naiveUndominated.includes(r)).length,
       cheapest: cheapestAt(here),
-      inputCheapest: cheapestAt(inputs),
+      inputCheapest,
     };
   });
   const kinds = [...new Set(rows.map((r) => r.kind))];

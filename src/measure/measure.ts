@@ -7,6 +7,7 @@ import * as path from 'path';
 import { Rng } from '../engine/rng';
 import { UserError } from '../util/errors';
 import { PACKAGE_ROOT, SPLITSIM_VERSION } from '../util/version';
+import { readZooMeta } from '../model/meta';
 import { aggregate, type MeasurementRow } from './aggregate';
 import {
   cacheKey,
@@ -73,27 +74,9 @@ export function readZooIndex(zooDir: string, only?: string[]): ZooEntry[] {
     .filter((name) => !only || only.includes(name))
     .map((name) => {
       const dir = path.join(zooDir, name);
-      const metaFile = path.join(dir, 'meta.json');
-      let meta: Record<string, unknown>;
-      try {
-        meta = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
-      } catch (e) {
-        throw new UserError(`${metaFile}: cannot read model metadata (${(e as Error).message})`);
-      }
-      const kind = meta.kind;
-      if (kind !== 'teacher' && kind !== 'student' && kind !== 'channel-reduction') {
-        throw new UserError(`${metaFile}: field 'kind': expected 'teacher', 'student' or 'channel-reduction', got ${JSON.stringify(kind)}`);
-      }
-      const splitPoints = meta.splitPoints;
-      if (!Array.isArray(splitPoints) || !splitPoints.every((s) => typeof s === 'string')) {
-        throw new UserError(`${metaFile}: field 'splitPoints': expected a list of layer names`);
-      }
-      const bottleneck = meta.bottleneck as { layer?: unknown } | undefined;
-      if (kind !== 'teacher' && typeof bottleneck?.layer !== 'string') {
-        throw new UserError(`${metaFile}: field 'bottleneck.layer': expected the latent layer's name`);
-      }
+      const meta = readZooMeta(dir);
       return {
-        info: { name, kind, splitPoints, bottleneckLayer: bottleneck?.layer as string | undefined },
+        info: { name, kind: meta.kind, splitPoints: meta.splitPoints, bottleneckLayer: meta.bottleneck?.layer },
         dir,
         hash: hashModelDir(dir),
       };

@@ -7,49 +7,15 @@ import { UserError } from '../util/errors';
 import { PACKAGE_ROOT } from '../util/version';
 import { tf } from './backend';
 import { registerCustomLayers } from './layers';
+import { readJson, readZooMeta, type ZooMeta } from './meta';
+
+export { zooMetaSchema, readZooMeta, type ZooMeta } from './meta';
 
 registerCustomLayers();
 
 /** Default folder of the committed model zoo. */
 export const DEFAULT_ZOO_DIR = path.join(PACKAGE_ROOT, 'models');
 
-const entropySchema = z.object({
-  precision: z.number().int().min(1).max(31),
-  minQ: z.array(z.number().int()),
-  lengths: z.array(z.number().int().min(2)),
-  cdfs: z.array(z.array(z.number().int().nonnegative())),
-  pmfs: z.array(z.array(z.number().nonnegative())),
-  likelihoodBound: z.number().positive(),
-});
-
-const bottleneckSchema = z.object({
-  layer: z.string(),
-  latentShape: z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]),
-  medians: z.array(z.number()).optional(),
-  entropy: entropySchema.optional(),
-  estimatedBytesPerImage: z.number().nonnegative().optional(),
-  quantBits: z.number().int().optional(),
-  scale: z.array(z.number()).optional(),
-  zeroPoint: z.array(z.number()).optional(),
-}).passthrough();
-
-/** meta.json of a zoo model (see notes/zoo-contract.md); unknown extra fields are kept. */
-export const zooMetaSchema = z.object({
-  name: z.string(),
-  kind: z.enum(['teacher', 'student', 'channel-reduction']),
-  input: z.object({ shape: z.array(z.number().int().positive()), mean: z.number(), std: z.number().positive() }),
-  splitPoints: z.array(z.string()).min(1),
-  macs: z.number().int().positive(),
-  params: z.number().int().positive(),
-  pytorchTop1: z.number().min(0).max(1),
-  bottleneck: bottleneckSchema.optional(),
-  beta: z.number().optional(),
-  trainedWith: z.record(z.unknown()),
-  files: z.record(z.string()),
-}).passthrough();
-
-/** Parsed meta.json. */
-export type ZooMeta = z.infer<typeof zooMetaSchema>;
 
 /** A loaded zoo model: its files' folder, metadata, the tfjs model and a hash of its files. */
 export interface ZooModel {
@@ -61,20 +27,6 @@ export interface ZooModel {
   hash: string;
 }
 
-function readJson(file: string, what: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`${file}: ${what} ${code === 'ENOENT' ? 'not found' : `cannot be read (${code ?? String(e)})`}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${file}: ${what} is not valid JSON (${(e as Error).message})`);
-  }
-}
 
 /** Names of the zoo models in their stable order (models/index.json). */
 export function listZooModels(zooDir: string = DEFAULT_ZOO_DIR): string[] {
@@ -112,10 +64,7 @@ export async function loadModelDir(dir: string): Promise<ZooModel> {
   if (!Array.isArray(manifest) || manifest.some((g) => !Array.isArray(g?.paths) || !Array.isArray(g?.weights))) {
     throw new UserError(`${modelFile}: field 'weightsManifest': expected a list of {paths, weights} groups`);
   }
-  const metaRaw = readJson(metaFile, 'model metadata');
-  const parsed = zooMetaSchema.safeParse(metaRaw);
-  if (!parsed.success) throw new UserError(formatZodError(parsed.error, metaFile));
-  const meta = parsed.data;
+  const meta = readZooMeta(dir);
 
   const hash = crypto.createHash('sha256');
   hash.update(modelJsonBytes!);
