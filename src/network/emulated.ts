@@ -68,6 +68,8 @@ export class EmulatedLink implements Link, ServiceHost {
   private pDev = new Int32Array(64);
   private pWire = new Float64Array(64);
   private pQueuedAt = new Float64Array(64);
+  /** When the bottleneck took the packet from the queue (start of its airtime). */
+  private pServiceAt = new Float64Array(64);
   private pSent = new Float64Array(64);
   private pMark = new Float64Array(64);
   private pTries = new Int32Array(64);
@@ -214,7 +216,7 @@ export class EmulatedLink implements Link, ServiceHost {
         const size = this.pReq.length * 2;
         if (size > SLOT_BITS) throw new Error(`${this.name}: more than ${SLOT_BITS} packets in flight`);
         this.pReq = grow(this.pReq, size); this.pDev = grow(this.pDev, size); this.pWire = grow(this.pWire, size);
-        this.pQueuedAt = grow(this.pQueuedAt, size); this.pSent = grow(this.pSent, size); this.pMark = grow(this.pMark, size);
+        this.pQueuedAt = grow(this.pQueuedAt, size); this.pServiceAt = grow(this.pServiceAt, size); this.pSent = grow(this.pSent, size); this.pMark = grow(this.pMark, size);
         this.pTries = grow(this.pTries, size); this.pGen = grow(this.pGen, size); this.pFlags = grow(this.pFlags, size);
         this.pNext = grow(this.pNext, size);
       }
@@ -315,6 +317,10 @@ export class EmulatedLink implements Link, ServiceHost {
   dequeue(): number {
     if (this.queuedPackets === 0) return -1;
     if (!this.fair) return this.popQueue(0);
+    return this.dequeueFair();
+  }
+
+  private dequeueFair(): number {
     // Deficit round robin with a quantum of one full packet: every visit sends at least one.
     for (;;) {
       const q = this.drrCur;
@@ -337,6 +343,7 @@ export class EmulatedLink implements Link, ServiceHost {
 
   private popQueue(q: number): number {
     const s = this.qHead[q];
+    this.pServiceAt[s] = this.sim.nowMs;
     this.qHead[q] = this.pNext[s];
     if (this.qHead[q] < 0) this.qTail[q] = -1;
     this.qCount[q]--;
@@ -353,6 +360,7 @@ export class EmulatedLink implements Link, ServiceHost {
   /** @internal */
   departed(s: number): void {
     this.st.wireBytes += this.pWire[s];
+    this.ctx.onAirtime?.(this.pDev[s], this.pServiceAt[s], this.sim.nowMs, this.pWire[s]);
     if (this.loss.lost()) {
       this.st.packetsLost++;
       this.onLoss(s, false);

@@ -6,7 +6,7 @@ import { loadTrace } from './trace';
 import type { Link, LinkContext } from './types';
 import type { z } from 'zod';
 
-export type { DeliveryCallback, Link, LinkContext, LinkStats } from './types';
+export type { AirtimeCallback, DeliveryCallback, Link, LinkContext, LinkStats } from './types';
 export { emptyStats } from './types';
 export {
   constantLinkSchema, markovLinkSchema, traceLinkSchema, linkSpecSchema, lossSchema, deliverySchema, queueSchema,
@@ -50,7 +50,10 @@ export function createDeviceLinks(spec: LinkSpec | LinkSpecInput, deviceCount: n
   }
   const links: Link[] = [];
   for (let d = 0; d < deviceCount; d++) {
-    links.push(new EmulatedLink(full, { ...ctx, name: `${ctx.name}[${d}]`, rng: ctx.rng.fork(`${ctx.name}[${d}]`) }, 1));
+    // A per-device link sees one device (slot 0); its airtime belongs to device d.
+    const air = ctx.onAirtime;
+    const onAirtime = air ? (_slot: number, s: number, e: number, b: number) => air(d, s, e, b) : undefined;
+    links.push(new EmulatedLink(full, { ...ctx, name: `${ctx.name}[${d}]`, rng: ctx.rng.fork(`${ctx.name}[${d}]`), onAirtime }, 1));
   }
   return links;
 }

@@ -8,6 +8,15 @@ import type { Rng } from '../engine/rng';
  */
 export type DeliveryCallback = (requestId: number, ok: boolean) => void;
 
+/**
+ * Called when a packet has left the bottleneck: it occupied the sender's radio from
+ * `startMs` (when the bottleneck took it from the queue) to `endMs` (now), carrying
+ * `wireBytes` (headers and link overhead included; lost packets and retransmissions are
+ * reported too, since they cost airtime). `deviceIndex` is the sending (uplink) or receiving
+ * (downlink) device. Used for radio energy.
+ */
+export type AirtimeCallback = (deviceIndex: number, startMs: number, endMs: number, wireBytes: number) => void;
+
 /** Counters every link keeps. */
 export interface LinkStats {
   /** Payloads handed to send(). */
@@ -49,6 +58,8 @@ export interface LinkContext {
   /** Name used in messages and results, e.g. "uplink". */
   name: string;
   onDelivered: DeliveryCallback;
+  /** Optional observer of every packet's time on the bottleneck (radio energy). */
+  onAirtime?: AirtimeCallback;
   /** Folder that relative trace paths are resolved against (default: the working directory). */
   baseDir?: string;
 }
