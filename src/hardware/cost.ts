@@ -222,6 +222,40 @@ export function headLayers(analysis: ModelAnalysis, layer: string): Set<string> 
   return head;
 }
 
+/** Where a pipeline cuts the model: before it ('input'), after it ('device-only'), or after a layer. */
+export type SplitWhere = 'input' | 'device-only' | string;
+
+/**
+ * Predicted time of the head (input .. split, on the device) and the tail (after the split,
+ * on the server) of one batch, on one profile: the one timing function of split pipelines.
+ * Fusion does not cross the split; the tail is a separate inference and pays the profile's
+ * start-up (the head pays it through the input layer). 'input' puts the whole model in the
+ * tail, 'device-only' in the head.
+ */
+export function splitTimes(
+  analysis: ModelAnalysis,
+  profile: HardwareProfile,
+  split: SplitWhere,
+  options: CostOptions = {},
+): { headMs: number; tailMs: number } {
+  const batch = options.batch ?? 1;
+  const precision = resolvePrecision(profile, options.precision);
+  const outputs = new Set(analysis.outputs);
+  if (split === 'input' || split === 'device-only') {
+    const total = sumMs(predictLayers(analysis.layers, profile, { batch, precision, outputs }));
+    return split === 'input' ? { headMs: 0, tailMs: total } : { headMs: total, tailMs: 0 };
+  }
+  if (!analysis.layers.some((l) => l.name === split)) {
+    throw new UserError(`split point '${split}' is not a layer of model '${analysis.name}' (split points: ${analysis.splitPoints.join(', ')})`);
+  }
+  const head = headLayers(analysis, split);
+  const costs = predictLayers(analysis.layers, profile, { batch, precision, outputs, boundary: new Set([split]) });
+  let headMs = 0;
+  let tailMs = profile.overhead.perInferenceMs ?? 0;
+  for (const c of costs) (head.has(c.name) ? (headMs += c.timeMs) : (tailMs += c.timeMs));
+  return { headMs, tailMs };
+}
+
 /**
  * Predicts a model on a device: every layer's time, the total, the energy, and the head
  * and tail times at every candidate split point (fusion does not cross the split).
@@ -233,12 +267,7 @@ export function predictModel(analysis: ModelAnalysis, profile: HardwareProfile, 
   const layers = predictLayers(analysis.layers, profile, { batch, precision, outputs });
   const totalMs = sumMs(layers);
   const splitPoints = analysis.splitPoints.map((s) => {
-    const head = headLayers(analysis, s);
-    const costs = predictLayers(analysis.layers, profile, { batch, precision, outputs, boundary: new Set([s]) });
-    let headMs = 0;
-    // The tail is a separate inference on the server side of the split: it pays the start-up too.
-    let tailMs = profile.overhead.perInferenceMs ?? 0;
-    costs.forEach((c) => (head.has(c.name) ? (headMs += c.timeMs) : (tailMs += c.timeMs)));
+    const { headMs, tailMs } = splitTimes(analysis, profile, s, { batch, precision });
     const l = analysis.layers.find((x) => x.name === s)!;
     return { layer: s, headMs, tailMs, outputBytes: l.outputElements * BYTES_PER_ELEMENT[precision] };
   });

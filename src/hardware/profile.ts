@@ -80,6 +80,18 @@ export const profileSchema = z
       .object({ activeW: positive('power while computing, W'), idleW: nonNegative('power while idle, W') })
       .strict(),
     batching: z.object({ maxBatch: z.number().int().positive() }).strict().optional(),
+    /**
+     * The CPU core that runs the codecs (on a GPU board or server: its host CPU). Codec CPU
+     * time, calibrated on the host (profiles/codecs/host.yaml), is scaled to this profile by
+     * the ratio of single-thread sysbench rates.
+     */
+    cpu: z
+      .object({
+        sysbenchEventsPerS: positive('single-thread `sysbench cpu --threads=1` rate (sysbench 1.0.20, max-prime 10000) of one core that runs the codecs, events/s'),
+        source: z.string({ required_error: 'missing (where the rate comes from: measured, cited, or how it was estimated)' }).min(1),
+      })
+      .strict()
+      .optional(),
     /** Written by `splitsim calibrate`: the raw micro-benchmark results. */
     calibration: z.record(z.unknown()).optional(),
   })
