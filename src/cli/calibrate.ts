@@ -4,7 +4,9 @@
  */
 import * as path from 'path';
 import type { CommandModule } from 'yargs';
-import { validate } from '../config/load';
+import { parseYaml, validate } from '../config/load';
+import { CODEC_COSTS_FILE, codecCostsSchema } from '../codecs/cost';
+import { calibrateCodecs, codecCostsYaml } from '../measure/codec-calibration';
 import { hostProfile, hostProfileYaml, runCalibration } from '../hardware/calibrate';
 import { PROFILES_DIR, profileSchema } from '../hardware/profile';
 import { writeFileAtomic } from '../util/atomic';
@@ -12,14 +14,33 @@ import { UserError } from '../util/errors';
 
 interface Args {
   out?: string;
+  codecs?: boolean;
+  hostSysbench?: number;
+}
+
+/** `calibrate --codecs`: fits the codec CPU-time models and writes profiles/codecs/host.yaml. */
+async function calibrateCodecsCommand(args: Args): Promise<void> {
+  const file = path.resolve(args.out ?? CODEC_COSTS_FILE);
+  if (!/\.ya?ml$/.test(file)) throw new UserError(`--out ${args.out}: a codec cost file must end in .yaml`);
+  if (args.hostSysbench !== undefined && !(args.hostSysbench > 0)) throw new UserError(`--host-sysbench: expected a positive rate (events/s), got ${args.hostSysbench}`);
+  const t0 = Date.now();
+  const costs = await calibrateCodecs({ hostSysbench: args.hostSysbench, log: (m) => process.stderr.write(`  ${m}\n`) });
+  const text = codecCostsYaml(costs);
+  validate(codecCostsSchema, parseYaml(text, file), file);
+  writeFileAtomic(file, text);
+  process.stdout.write(`wrote ${file} (${Object.keys(costs.classes).length} cost classes, host sysbench ${costs.host.sysbenchEventsPerS} events/s, ${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
 }
 
 const command: CommandModule<object, Args> = {
   command: 'calibrate',
-  describe: 'Measure this machine with tfjs micro-benchmarks and write a host hardware profile',
+  describe: 'Measure this machine with tfjs micro-benchmarks and write a host hardware profile (--codecs: codec CPU-time models)',
   builder: (y) =>
-    y.option('out', { type: 'string', describe: 'profile file to write (default profiles/host.yaml); its name is the file name' }) as never,
+    y
+      .option('out', { type: 'string', describe: 'file to write (default profiles/host.yaml, or profiles/codecs/host.yaml with --codecs)' })
+      .option('codecs', { type: 'boolean', default: false, describe: 'time every codec setting and fit the codec CPU-time models instead' })
+      .option('host-sysbench', { type: 'number', describe: "this host's single-thread sysbench cpu rate, when sysbench is not installed" }) as never,
   handler: async (args) => {
+    if (args.codecs) return calibrateCodecsCommand(args);
     const file = path.resolve(args.out ?? path.join(PROFILES_DIR, 'host.yaml'));
     if (!/\.ya?ml$/.test(file)) throw new UserError(`--out ${args.out}: a profile file must end in .yaml`);
     const name = path.basename(file).replace(/\.ya?ml$/, '');
