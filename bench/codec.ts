@@ -114,11 +114,11 @@ async function realTensorSets(zooDir: string): Promise<TensorSet[]> {
     for (let k = 0; k < n; k++) tensors.push(quantize(values.subarray(k * size, (k + 1) * size), shape, bits, granularity).symbols);
     sets.push({ name: `teacher ${split} [${shape.join('x')}] q${bits}/${granularity}`, bits, tensors, table: pooledTable(tensors, bits), staticSymbols: tensors });
   }
-  const students = readZooIndex(zooDir).filter((e) => e.info.kind === 'student');
+  const students = readZooIndex(zooDir).filter((e) => e.meta.kind === 'student');
   for (const s of [students[0], students[students.length - 1]].filter((x, i, a) => x && a.indexOf(x) === i)) {
-    const runner = await loadZooRunner(s.info.name, zooDir);
+    const runner = await loadZooRunner(s.name, zooDir);
     const codec = createFeatureCodec({ codec: 'factorized' }, runner.codecInfo) as FactorizedCodec;
-    const { shape, values } = await runner.head(s.info.bottleneckLayer!, images, n);
+    const { shape, values } = await runner.head(s.meta.bottleneck!.layer, images, n);
     const size = values.length / n;
     const sym: Int32Array[] = [];
     for (let k = 0; k < n; k++) sym.push(codec.symbols(values.subarray(k * size, (k + 1) * size)));
@@ -128,7 +128,7 @@ async function realTensorSets(zooDir: string): Promise<TensorSet[]> {
     for (const t of sym) for (const v of t) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
     if (hi - lo > 255) continue;
     const tensors = sym.map((t) => Uint8Array.from(t, (v) => v - lo));
-    sets.push({ name: `${s.info.name} latent [${shape.join('x')}]`, bits: 8, tensors, table: codec.table, staticSymbols: sym });
+    sets.push({ name: `${s.name} latent [${shape.join('x')}]`, bits: 8, tensors, table: codec.table, staticSymbols: sym });
   }
   return sets;
 }

@@ -105,10 +105,10 @@ export async function main(args: string[]): Promise<void> {
   rows.push(await timeWhole(teacher, images, labels, n, batch));
   rows.push(await timeSplit(teacher, 'stage2', { codec: 'quant', bits: 8, granularity: 'channel', entropy: 'rans' }, images, labels, n, batch));
   rows.push(await timeSplit(teacher, 'stage1', { codec: 'quant', bits: 4, granularity: 'channel', entropy: 'rans' }, images, labels, n, batch));
-  const students = entries.filter((e) => e.info.kind === 'student');
+  const students = entries.filter((e) => e.meta.kind === 'student');
   for (const s of [students[0], students[students.length - 1]].filter((x, i, a) => x && a.indexOf(x) === i)) {
-    const runner = await loadZooRunner(s.info.name, zooDir);
-    rows.push(await timeSplit(runner, s.info.bottleneckLayer!, { codec: 'factorized' }, images, labels, n, batch));
+    const runner = await loadZooRunner(s.name, zooDir);
+    rows.push(await timeSplit(runner, s.meta.bottleneck!.layer, { codec: 'factorized' }, images, labels, n, batch));
   }
 
   const py = process.env.SPLITSIM_TORCH_PYTHON ?? '/usr/bin/python3';

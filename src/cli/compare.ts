@@ -40,7 +40,7 @@ export function parseCsv(text: string): string[][] {
   return rows;
 }
 
-const NUMERIC = ['samples', 'accuracy', 'accuracy_ci95', 'bytes_mean', 'bytes_p95', 'encode_ms_mean', 'decode_ms_mean'] as const;
+const NUMERIC = ['samples', 'accuracy', 'accuracy_ci95', 'bytes_mean', 'bytes_p95', 'encode_ms_host', 'decode_ms_host'] as const;
 
 /** Reads measurements.csv into comparison rows, naming the file, line and column on bad input. */
 export function readMeasurements(file: string): CompareInput[] {
@@ -68,6 +68,8 @@ export function readMeasurements(file: string): CompareInput[] {
     const row: Record<string, string | number> = { model: r.model, split: r.split, codec: r.codec, params: r.params, kind: r.kind };
     for (const c of NUMERIC) {
       const v = Number(r[c]);
+      // Host codec times are empty where a codec's cost class is not calibrated.
+      if (r[c] === '' && (c === 'encode_ms_host' || c === 'decode_ms_host')) { row[c] = NaN; continue; }
       if (r[c] === '' || !Number.isFinite(v)) throw new UserError(`${file}:${i + 2}: column '${c}': expected a number, got '${r[c]}'`);
       row[c] = v;
     }
@@ -91,10 +93,10 @@ export function compareReport(ranked: CompareRow[], all: boolean, measured: Comp
   const shown = all ? ranked : ranked.filter((r) => r.pareto);
   lines.push(all ? 'pipelines ranked by mean bytes (* = rate-accuracy Pareto front):' : 'rate-accuracy Pareto front, ranked by mean bytes (all rows in compare.csv):');
   lines.push(formatTable(
-    ['rank', 'pipeline', 'kind', 'top-1 %', '±95%', 'bytes mean', 'bytes p95', 'enc ms', 'dec ms'],
+    ['rank', 'pipeline', 'kind', 'top-1 %', '±95%', 'bytes mean', 'bytes p95', 'enc ms (host)', 'dec ms (host)'],
     shown.map((r) => [
       `${r.rank}${r.pareto ? '*' : ''}`, name(r), r.kind, pct(r.accuracy), pct(r.accuracy_ci95),
-      r.bytes_mean.toFixed(1), r.bytes_p95.toFixed(0), r.encode_ms_mean.toFixed(3), r.decode_ms_mean.toFixed(3),
+      r.bytes_mean.toFixed(1), r.bytes_p95.toFixed(0), r.encode_ms_host.toFixed(3), r.decode_ms_host.toFixed(3),
     ]),
   ));
   if (f.teacherAccuracy !== undefined && f.levels.length) {
@@ -148,7 +150,8 @@ export function compareReport(ranked: CompareRow[], all: boolean, measured: Comp
 /** Runs `compare`: ranks, marks the Pareto front, writes compare.csv, returns the report. */
 export function runCompare(args: CompareArgs): { report: string; file: string; rows: CompareRow[] } {
   const input = path.resolve(args.in ?? path.join('results', 'measure', 'measurements.csv'));
-  const measured = readMeasurements(input);
+  // Device-only sends no feature or image: it is the unsplit reference, not a codec to rank.
+  const measured = readMeasurements(input).filter((r) => r.kind !== 'device-only');
   const ranked = paretoRank(measured);
   const file = path.resolve(args.out ?? 'results', 'compare.csv');
   const out = new OutputSet();

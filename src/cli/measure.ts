@@ -27,13 +27,13 @@ export interface MeasureArgs {
 export function studentCheck(result: MeasureResult, zooDir: string): string[][] {
   const rows: string[][] = [];
   for (const p of result.pipelines) {
-    if (p.spec.kind !== 'bottleneck') continue;
-    const pytorch = readZooMeta(path.join(zooDir, p.spec.model)).bottleneck?.estimatedBytesPerImage ?? NaN;
+    if (p.ref.kind !== 'bottleneck') continue;
+    const pytorch = readZooMeta(path.join(zooDir, p.ref.model)).bottleneck?.estimatedBytesPerImage ?? NaN;
     const real = p.row.bytes_mean;
     const est = p.row.bytes_estimated_mean;
     const ok = Math.abs(real - est) <= 0.02 * est + 4;
     rows.push([
-      p.spec.model, (p.row.accuracy * 100).toFixed(2), real.toFixed(2), est.toFixed(2),
+      p.ref.model, (p.row.accuracy * 100).toFixed(2), real.toFixed(2), est.toFixed(2),
       Number.isFinite(pytorch) ? pytorch.toFixed(2) : '-', `${(((real - est) / est) * 100).toFixed(2)}%`, ok ? 'yes' : 'NO',
     ]);
   }
@@ -73,11 +73,9 @@ export async function runMeasure(args: MeasureArgs): Promise<{ result: MeasureRe
         samples: result.indices.length,
         sample_indices: result.indices.length < 10000 ? result.indices : 'all',
         models: result.models,
+        dataset_hash: result.datasetHash,
+        codec_costs: 'profiles/codecs/host.yaml (encode_ms_host, decode_ms_host)',
         pipelines: result.pipelines.length,
-        measured: result.measuredCount,
-        from_cache: result.cachedCount,
-        workers: result.workers,
-        wall_s: result.wallS,
       },
       null,
       2,
@@ -106,8 +104,8 @@ const command: CommandModule<object, MeasureArgs> = {
     const checks = studentCheck(result, args.zoo ? path.resolve(args.zoo) : DEFAULT_ZOO_DIR);
     process.stdout.write(
       `measured ${result.pipelines.length} pipelines on ${result.indices.length} samples ` +
-        `(${result.measuredCount} run, ${result.cachedCount} from cache) in ${result.wallS.toFixed(1)} s ` +
-        `with ${result.workers} worker(s), tfjs backend ${result.backend}\n`,
+        `(${result.timing.measured} run, ${result.timing.cached} from cache) in ${result.timing.wallS.toFixed(1)} s ` +
+        `with ${result.timing.workers} worker(s), tfjs backend ${result.backend}\n`,
     );
     if (checks.length) {
       process.stdout.write('\nbottleneck students: coded bytes vs the learned prior\'s estimate (sum -log2 p / 8)\n');

@@ -58,10 +58,14 @@ export function readIdx(file: string): { dims: number[]; data: Uint8Array } {
   return { dims, data: new Uint8Array(buf.buffer, buf.byteOffset + offset, count) };
 }
 
+/** The two files of the Fashion-MNIST test set in dataDir (images, labels). */
+export function fashionDatasetFiles(dataDir: string = DEFAULT_DATA_DIR): [string, string] {
+  return [path.join(dataDir, 't10k-images-idx3-ubyte.gz'), path.join(dataDir, 't10k-labels-idx1-ubyte.gz')];
+}
+
 /** Loads the Fashion-MNIST test set (t10k images and labels, IDX gz) from dataDir. */
 export function loadFashionMnistTest(dataDir: string = DEFAULT_DATA_DIR): ImageSet {
-  const imgFile = path.join(dataDir, 't10k-images-idx3-ubyte.gz');
-  const lblFile = path.join(dataDir, 't10k-labels-idx1-ubyte.gz');
+  const [imgFile, lblFile] = fashionDatasetFiles(dataDir);
   const img = readIdx(imgFile);
   const lbl = readIdx(lblFile);
   if (img.dims.length !== 3) throw new UserError(`${imgFile}: expected 3 dimensions (n, rows, cols), got ${img.dims.length}`);

@@ -9,21 +9,15 @@ import { analyzeModel, analyzeGraph, type ModelAnalysis, type Precision } from '
 import { tf } from '../model/backend';
 import { registerCustomLayers } from '../model/layers';
 import { REFERENCE_NAMES, referenceGraph } from '../model/reference';
-import { listZooModels, loadZooModel } from '../model/zoo';
+import { listZooModels, ZOO_DIR } from '../model/meta';
+import { loadZooModel } from '../model/zoo';
 import { UserError } from '../util/errors';
-import { PACKAGE_ROOT } from '../util/version';
 
-/** Folder of the trained model zoo. */
-export const ZOO_DIR = path.join(PACKAGE_ROOT, 'models');
+export { ZOO_DIR };
 
-/** Zoo model names: models/index.json when present, else folders holding a model.json. */
+/** Zoo model names (models/index.json; none when the zoo has no index). */
 export function listZooNames(zooDir = ZOO_DIR): string[] {
-  if (fs.existsSync(path.join(zooDir, 'index.json'))) return listZooModels(zooDir);
-  if (!fs.existsSync(zooDir)) return [];
-  return fs
-    .readdirSync(zooDir)
-    .filter((d) => fs.existsSync(path.join(zooDir, d, 'model.json')))
-    .sort();
+  return fs.existsSync(path.join(zooDir, 'index.json')) ? listZooModels(zooDir) : [];
 }
 
 /** Loads a tfjs LayersModel from a model.json on disk (weights from the shards it lists). */

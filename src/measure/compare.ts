@@ -4,12 +4,12 @@
  * must send to match a bottleneck student, and whether naive splitting ever beats it.
  */
 import type { MeasurementRow } from './aggregate';
-import { INPUT_SPLIT } from './pipelines';
+import { INPUT_SPLIT } from '../pipelines/ref';
 
 /** The fields of a measurement row the comparison uses. */
 export type CompareInput = Pick<MeasurementRow,
   'model' | 'split' | 'codec' | 'params' | 'kind' | 'samples' | 'accuracy' | 'accuracy_ci95' |
-  'bytes_mean' | 'bytes_p95' | 'encode_ms_mean' | 'decode_ms_mean'>;
+  'bytes_mean' | 'bytes_p95' | 'encode_ms_host' | 'decode_ms_host'>;
 
 /** A compared row: rank by mean bytes and membership of the Pareto front. */
 export type CompareRow = CompareInput & { rank: number; pareto: number };
@@ -17,7 +17,7 @@ export type CompareRow = CompareInput & { rank: number; pareto: number };
 /** Columns of compare.csv. */
 export const COMPARE_COLUMNS = [
   'rank', 'pareto', 'kind', 'model', 'split', 'codec', 'params', 'samples', 'accuracy', 'accuracy_ci95',
-  'bytes_mean', 'bytes_p95', 'encode_ms_mean', 'decode_ms_mean',
+  'bytes_mean', 'bytes_p95', 'encode_ms_host', 'decode_ms_host',
 ] as const;
 
 /**

@@ -7,13 +7,16 @@
  */
 import { fork } from 'child_process';
 import * as path from 'path';
+import { pipelineName, type PipelineRef } from '../pipelines/ref';
 import type { SampleResults } from './cache';
-import { pipelineName, type PipelineSpec } from './pipelines';
 import { runPipelines, type Dataset, type ModelRunner } from './run';
+
+type PipelineSpec = PipelineRef;
 
 /** A unit of work for one process. */
 export interface WorkerJob {
-  zooDir: string;
+  /** Folder of each model the pipelines use, by name. */
+  modelDirs: Record<string, string>;
   dataDir: string;
   pipelines: PipelineSpec[];
   indices: number[];
@@ -30,6 +33,8 @@ export interface WorkerOutput {
 export interface JobEnvironment {
   init(): Promise<string>;
   loadData(dataDir: string): Dataset;
+  /** Content hash of the dataset's files (part of every cache key). */
+  datasetHash(dataDir: string): string;
   loadRunner(name: string, zooDir: string): Promise<ModelRunner>;
 }
 
@@ -40,7 +45,9 @@ export async function runJob(job: WorkerJob, env: JobEnvironment, onProgress?: (
   const results = new Map<string, SampleResults>();
   const models = [...new Set(job.pipelines.map((p) => p.model))];
   for (const name of models) {
-    const runner = await env.loadRunner(name, job.zooDir);
+    const dir = job.modelDirs[name];
+    if (!dir) throw new Error(`no folder given for model ${name}`);
+    const runner = await env.loadRunner(path.basename(dir), path.dirname(dir));
     const mine = job.pipelines.filter((p) => p.model === name);
     const r = await runPipelines(runner, mine, data, job.indices, { chunk: job.chunk, onProgress });
     for (const [k, v] of r) results.set(k, v);
@@ -94,15 +101,15 @@ export function runJobInChild(job: WorkerJob, onProgress?: (done: number) => voi
 export async function runParallel(
   pipelines: PipelineSpec[],
   indices: number[],
-  opts: { zooDir: string; dataDir: string; chunk: number; workers: number; env: JobEnvironment; onProgress?: (done: number) => void },
+  opts: { modelDirs: Record<string, string>; dataDir: string; chunk: number; workers: number; env: JobEnvironment; onProgress?: (done: number) => void },
 ): Promise<WorkerOutput> {
   const W = Math.max(1, Math.min(opts.workers, indices.length));
   if (W === 1 || !canFork()) {
-    return runJob({ zooDir: opts.zooDir, dataDir: opts.dataDir, pipelines, indices, chunk: opts.chunk }, opts.env, opts.onProgress);
+    return runJob({ modelDirs: opts.modelDirs, dataDir: opts.dataDir, pipelines, indices, chunk: opts.chunk }, opts.env, opts.onProgress);
   }
   const shares = Array.from({ length: W }, (_, w) => indices.filter((_, i) => i % W === w));
   const outs = await Promise.all(
-    shares.map((share) => runJobInChild({ zooDir: opts.zooDir, dataDir: opts.dataDir, pipelines, indices: share, chunk: opts.chunk }, opts.onProgress)),
+    shares.map((share) => runJobInChild({ modelDirs: opts.modelDirs, dataDir: opts.dataDir, pipelines, indices: share, chunk: opts.chunk }, opts.onProgress)),
   );
   const backends = [...new Set(outs.map((o) => o.backend))];
   if (backends.length !== 1) throw new Error(`measurement workers used different tfjs backends: ${backends.join(', ')}`);
@@ -118,6 +125,7 @@ export async function runParallel(
       encodeMs: new Float32Array(n),
       decodeMs: new Float32Array(n),
       estimatedBytes: est ? new Float64Array(n) : undefined,
+      elements: parts[0].elements,
     };
     parts.forEach((part, w) => {
       for (let j = 0; j < part.bytes.length; j++) {

@@ -8,8 +8,11 @@
 import { createFeatureCodec, FeatureCodec, type CodecModelInfo, type FeatureCodecSpec, type StagedCodec } from '../codecs/feature';
 import type { Quantized } from '../codecs/quantize';
 import { decodeImage, encodeImage, isLossless, type ImageCodecSpec } from '../codecs/image';
+import { isInputCodec } from '../codecs/registry';
+import { DEVICE_ONLY, INPUT_SPLIT, pipelineName, type PipelineRef } from '../pipelines/ref';
 import type { SampleResults } from './cache';
-import { INPUT_SPLIT, isImageSpec, pipelineName, type PipelineSpec } from './pipelines';
+
+type PipelineSpec = PipelineRef;
 
 /** The test images and labels (row-major uint8 pixels). */
 export interface Dataset {
@@ -51,6 +54,7 @@ function newResults(n: number, withEstimate: boolean): SampleResults {
     encodeMs: new Float32Array(n),
     decodeMs: new Float32Array(n),
     estimatedBytes: withEstimate ? new Float64Array(n) : undefined,
+    elements: 0,
   };
 }
 
@@ -93,8 +97,9 @@ export async function runPipelines(
   }
   const codecs = new Map<string, FeatureCodec>();
   for (const p of pipelines) {
-    if (!isImageSpec(p.codec)) codecs.set(pipelineName(p), createFeatureCodec(p.codec, runner.codecInfo));
-    results.set(pipelineName(p), newResults(n, !isImageSpec(p.codec) && codecs.get(pipelineName(p))!.hasEstimate));
+    const feature = p.codec !== undefined && !isInputCodec(p.codec);
+    if (feature) codecs.set(pipelineName(p), createFeatureCodec(p.codec as FeatureCodecSpec, runner.codecInfo));
+    results.set(pipelineName(p), newResults(n, feature && codecs.get(pipelineName(p))!.hasEstimate));
   }
 
   for (let start = 0; start < n; start += chunk) {
@@ -106,11 +111,22 @@ export async function runPipelines(
       imgs.set(data.images.subarray(idx * px, (idx + 1) * px), s * px);
       labels[s] = data.labels[idx];
     }
-    const featureSplits = [...splits.keys()].filter((s) => s !== INPUT_SPLIT);
+    const featureSplits = [...splits.keys()].filter((s) => s !== INPUT_SPLIT && s !== DEVICE_ONLY);
     const heads = runner.heads && featureSplits.length > 1 ? await runner.heads(featureSplits, imgs, B) : undefined;
+    // The unsplit model's answer on the original image: device-only pipelines and lossless
+    // input codecs share it (computed once per chunk).
+    let rawPred: Int32Array | undefined;
+    const raw = async () => (rawPred ??= await runner.classify(imgs, B));
     for (const [split, group] of splits) {
-      if (split === INPUT_SPLIT) {
-        await runInputGroup(runner, group, imgs, labels, B, data, start, results, opts);
+      if (split === DEVICE_ONLY) {
+        const pred = await raw();
+        for (const p of group) {
+          const r = results.get(pipelineName(p))!;
+          for (let s = 0; s < B; s++) r.correct[start + s] = pred[s] === labels[s] ? 1 : 0;
+          opts.onProgress?.(B);
+        }
+      } else if (split === INPUT_SPLIT) {
+        await runInputGroup(runner, group, imgs, labels, B, data, start, results, opts, raw);
       } else {
         const head = heads?.get(split) ?? (await runner.head(split, imgs, B));
         heads?.delete(split); // release each split's activations once coded
@@ -131,12 +147,13 @@ async function runInputGroup(
   start: number,
   results: Map<string, SampleResults>,
   opts: RunOptions,
+  raw: () => Promise<Int32Array>,
 ): Promise<void> {
   const px = data.rows * data.cols;
-  let rawPred: Int32Array | undefined;
   for (const p of group) {
     const spec = p.codec as ImageCodecSpec;
     const r = results.get(pipelineName(p))!;
+    r.elements = px;
     const decoded = new Uint8Array(B * px);
     for (let s = 0; s < B; s++) {
       const pixels = imgs.subarray(s * px, (s + 1) * px);
@@ -157,8 +174,7 @@ async function runInputGroup(
       for (let i = 0; i < decoded.length; i++) {
         if (decoded[i] !== imgs[i]) throw new Error(`${pipelineName(p)}: lossless decode differs at pixel ${i % px} of sample ${start + Math.floor(i / px)}`);
       }
-      rawPred ??= await runner.classify(imgs, B);
-      pred = rawPred;
+      pred = await raw();
     } else {
       pred = await runner.classify(decoded, B);
     }
@@ -187,6 +203,7 @@ function codeStaged(
 ): void {
   const names = members.map(pipelineName);
   const res = names.map((n) => results.get(n)!);
+  for (const r of res) r.elements = size;
   const cods = names.map((n) => codecs.get(n)!);
   for (let s = 0; s < B; s++) {
     const v = values.subarray(s * size, (s + 1) * size);
@@ -261,6 +278,7 @@ async function runFeatureGroup(
       const name = pipelineName(p);
       const codec = codecs.get(name)!;
       const r = results.get(name)!;
+      r.elements = size;
       for (let s = 0; s < B; s++) {
         const v = values.subarray(s * size, (s + 1) * size);
         const t0 = cpuMs();

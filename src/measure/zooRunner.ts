@@ -3,7 +3,8 @@
  * and the codec information (entropy prior, fixed quantiser) from its meta.json.
  */
 import type { CodecModelInfo, FactorizedPrior, FixedQuantizer } from '../codecs/feature';
-import { loadFashionMnistTest, toModelInput } from '../data/fashion';
+import { fashionDatasetFiles, loadFashionMnistTest, toModelInput } from '../data/fashion';
+import { hashFiles } from './cache';
 import { initBackend, tf } from '../model/backend';
 import { splitModel, type SplitModel } from '../model/split';
 import { loadZooModel, type ZooModel } from '../model/zoo';
@@ -99,5 +100,6 @@ export async function loadZooRunner(name: string, zooDir: string): Promise<Model
 export const zooEnvironment: JobEnvironment = {
   init: () => initBackend(),
   loadData: (dataDir) => loadFashionMnistTest(dataDir),
+  datasetHash: (dataDir) => hashFiles(fashionDatasetFiles(dataDir)),
   loadRunner: (name, zooDir) => loadZooRunner(name, zooDir),
 };

@@ -2,11 +2,16 @@
  * meta.json of a zoo model: its schema and reader. Kept apart from zoo.ts (which loads tfjs)
  * so that reading the zoo's index and metadata costs no backend start-up.
  */
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { z } from 'zod';
 import { formatZodError } from '../config/load';
 import { UserError } from '../util/errors';
+import { PACKAGE_ROOT } from '../util/version';
+
+/** Folder of the committed model zoo. */
+export const ZOO_DIR = path.join(PACKAGE_ROOT, 'models');
 
 const entropySchema = z.object({
   precision: z.number().int().min(1).max(31),
@@ -72,4 +77,63 @@ export function readZooMeta(dir: string): ZooMeta {
   const parsed = zooMetaSchema.safeParse(readJson(file, 'model metadata'));
   if (!parsed.success) throw new UserError(formatZodError(parsed.error, file));
   return parsed.data;
+}
+
+/** Names of the zoo models in their stable order (models/index.json: {"models": [...]}). */
+export function listZooModels(zooDir: string = ZOO_DIR): string[] {
+  const file = path.join(zooDir, 'index.json');
+  const parsed = z.object({ models: z.array(z.string().min(1)) }).safeParse(readJson(file, 'zoo index'));
+  if (!parsed.success) throw new UserError(formatZodError(parsed.error, file));
+  return parsed.data.models;
+}
+
+/**
+ * The content hash of a model folder, the one model hash of splitsim: SHA-256 over
+ * model.json, the weight shards in manifest order and meta.json (its entropy tables and
+ * quantisers change coded bytes), each length-prefixed.
+ */
+export function hashModelFiles(dir: string): string {
+  const h = createHash('sha256');
+  const add = (name: string, bytes: Buffer) => {
+    h.update(`${name}:${bytes.length}:`);
+    h.update(bytes);
+  };
+  const modelFile = path.join(dir, 'model.json');
+  const modelBytes = fs.readFileSync(modelFile);
+  add('model.json', modelBytes);
+  let manifest: Array<{ paths?: unknown }> = [];
+  try {
+    manifest = (JSON.parse(modelBytes.toString('utf8')) as { weightsManifest?: Array<{ paths?: unknown }> }).weightsManifest ?? [];
+  } catch (e) {
+    throw new UserError(`${modelFile}: not valid JSON (${(e as Error).message})`);
+  }
+  for (const group of manifest) {
+    for (const p of Array.isArray(group.paths) ? group.paths : []) add(String(p), fs.readFileSync(path.join(dir, String(p))));
+  }
+  const metaFile = path.join(dir, 'meta.json');
+  if (fs.existsSync(metaFile)) add('meta.json', fs.readFileSync(metaFile));
+  return h.digest('hex');
+}
+
+/** A zoo model as read without tfjs: its folder, metadata and content hash. */
+export interface ZooEntry {
+  name: string;
+  dir: string;
+  meta: ZooMeta;
+  hash: string;
+}
+
+/**
+ * Resolves a model named in a scenario or on the command line: a zoo name (a folder of
+ * zooDir listed in its index) or a path to a model folder with model.json and meta.json.
+ */
+export function resolveZooModel(nameOrDir: string, zooDir: string = ZOO_DIR): ZooEntry {
+  const isPath = nameOrDir.includes('/') || nameOrDir.includes(path.sep);
+  const dir = isPath ? path.resolve(nameOrDir) : path.join(zooDir, nameOrDir);
+  if (!isPath) {
+    const names = listZooModels(zooDir);
+    if (!names.includes(nameOrDir)) throw new UserError(`unknown model '${nameOrDir}' (zoo models: ${names.join(', ')}; or a path to a model folder)`);
+  }
+  if (!fs.existsSync(path.join(dir, 'model.json'))) throw new UserError(`${dir}: not a model folder (no model.json)`);
+  return { name: isPath ? path.basename(dir) : nameOrDir, dir, meta: readZooMeta(dir), hash: hashModelFiles(dir) };
 }

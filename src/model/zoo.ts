@@ -1,20 +1,17 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { z } from 'zod';
-import { formatZodError } from '../config/load';
 import { UserError } from '../util/errors';
-import { PACKAGE_ROOT } from '../util/version';
 import { tf } from './backend';
 import { registerCustomLayers } from './layers';
-import { readJson, readZooMeta, type ZooMeta } from './meta';
+import { hashModelFiles, listZooModels, readJson, readZooMeta, ZOO_DIR, type ZooMeta } from './meta';
 
-export { zooMetaSchema, readZooMeta, type ZooMeta } from './meta';
+export { zooMetaSchema, readZooMeta, listZooModels, type ZooMeta } from './meta';
 
 registerCustomLayers();
 
 /** Default folder of the committed model zoo. */
-export const DEFAULT_ZOO_DIR = path.join(PACKAGE_ROOT, 'models');
+export const DEFAULT_ZOO_DIR = ZOO_DIR;
 
 
 /** A loaded zoo model: its files' folder, metadata, the tfjs model and a hash of its files. */
@@ -23,18 +20,10 @@ export interface ZooModel {
   dir: string;
   meta: ZooMeta;
   model: tf.LayersModel;
-  /** sha256 over model.json and the weight shards, in manifest order. */
+  /** The model's content hash (meta.ts hashModelFiles). */
   hash: string;
 }
 
-
-/** Names of the zoo models in their stable order (models/index.json). */
-export function listZooModels(zooDir: string = DEFAULT_ZOO_DIR): string[] {
-  const file = path.join(zooDir, 'index.json');
-  const parsed = z.object({ models: z.array(z.string()) }).safeParse(readJson(file, 'zoo index'));
-  if (!parsed.success) throw new UserError(formatZodError(parsed.error, file));
-  return parsed.data.models;
-}
 
 interface WeightsGroup {
   paths: string[];
@@ -66,8 +55,6 @@ export async function loadModelDir(dir: string): Promise<ZooModel> {
   }
   const meta = readZooMeta(dir);
 
-  const hash = crypto.createHash('sha256');
-  hash.update(modelJsonBytes!);
   const shards: Buffer[] = [];
   const weightSpecs: tf.io.WeightsManifestEntry[] = [];
   for (const [gi, group] of manifest.entries()) {
@@ -86,7 +73,6 @@ export async function loadModelDir(dir: string): Promise<ZooModel> {
       if (!fs.existsSync(shardFile)) throw new UserError(`${shardFile}: weight shard listed in ${modelFile} not found`);
       const buf = fs.readFileSync(shardFile);
       shards.push(buf);
-      hash.update(buf);
       got += buf.length;
     }
     if (got !== expected) {
@@ -120,7 +106,7 @@ export async function loadModelDir(dir: string): Promise<ZooModel> {
     model.dispose();
     throw new UserError(`${metaFile}: field 'splitPoints': ${missing.join(', ')} not a layer of ${modelFile}`);
   }
-  return { name: meta.name, dir, meta, model, hash: hash.digest('hex') };
+  return { name: meta.name, dir, meta, model, hash: hashModelFiles(dir) };
 }
 
 /** Loads zoo model `name` from zooDir (default: the package's models/). */
