@@ -2,6 +2,7 @@ import * as path from 'path';
 import { z } from 'zod';
 import { distributionSchema } from '../engine/distributions';
 import { linkSpecSchema, resolveLinkSpec } from '../network/link';
+import { radioSpecSchema } from '../network/radio';
 import { inputError, UserError } from '../util/errors';
 import { PACKAGE_ROOT } from '../util/version';
 import { formatZodError, parseYaml, readTextFile, resolveNamed } from './load';
@@ -55,10 +56,10 @@ function spanSchema(what: string, allowZero: boolean) {
     .refine((d) => (d.requests === undefined) !== (d.seconds === undefined), { message: 'give exactly one of requests or seconds' });
 }
 
-/** A pipeline whose numbers are declared in the scenario. */
-const declaredPipelineSchema = z
+/** A pipeline whose numbers are declared in the scenario (e.g. taken from a paper). */
+export const declaredPipelineSchema = z
   .object({
-    source: z.literal('declared'),
+    source: z.literal('declared').default('declared'),
     name: nameSchema,
     description: z.string().optional(),
     local: z.boolean().default(false).describe('true: everything runs on the device; nothing is sent'),
@@ -66,52 +67,64 @@ const declaredPipelineSchema = z
     payloadBytes: bytes().optional().describe('bytes sent on the uplink per request (a list = per-sample sizes)'),
     edgeMs: timeMs().optional().describe('edge compute time per request'),
     resultBytes: bytes().optional().describe('bytes sent back on the downlink'),
+    accuracy: z.number().min(0).max(1).optional().describe('top-1 accuracy, if the source states one (0..1)'),
     deadlineMs: z.number().finite().positive().optional().describe('end-to-end deadline (overrides the scenario one)'),
   })
-  .strict();
-
-/**
- * A pipeline whose payload sizes and accuracy are measured by running a zoo model and codec
- * on real test images, and whose compute times are predicted from hardware profiles.
- */
-const measuredPipelineSchema = z
-  .object({
-    source: z.literal('measured'),
-    name: nameSchema,
-    description: z.string().optional(),
-    pipeline: z
-      .string()
-      .regex(/^[^/]+\/[^/]+\/.+$/, "expected 'model/split/codec[params]' as in results/measure/measurements.csv")
-      .describe('the measured pipeline: model/split/codec[params]'),
-    device: z.string().min(1).describe('hardware profile of the device (profiles/<name>.yaml)'),
-    edge: z.string().min(1).describe('hardware profile of the edge server'),
-    samples: z.number().int().positive().max(10000).default(1000).describe('test images measured (seeded subset)'),
-    measureSeed: z.number().int().nonnegative().max(0xffffffff).default(1).describe('seed of the measured subset'),
-    codecTime: z.enum(['host', 'ignore']).default('host').describe('add codec CPU time measured on this machine'),
-    resultBytes: bytes().default(8).describe('bytes sent back on the downlink (e.g. class id and score)'),
-    deadlineMs: z.number().finite().positive().optional().describe('end-to-end deadline (overrides the scenario one)'),
-  })
-  .strict();
-
-/**
- * Pipelines are a union over `source` (how their numbers are obtained); `declared` is the
- * default. New sources (measured, profiled) add an object here and a resolver in
- * src/sim/pipeline.ts.
- */
-export const pipelineSchema = z
-  .preprocess(
-    (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) && !('source' in v) ? { source: 'declared', ...v } : v),
-    z.discriminatedUnion('source', [declaredPipelineSchema, measuredPipelineSchema]),
-  )
+  .strict()
   .superRefine((p, ctx) => {
-    if (p.source !== 'declared') return;
     const offloadFields = ['payloadBytes', 'edgeMs', 'resultBytes'] as const;
     for (const f of offloadFields) {
       if (p.local && p[f] !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [f], message: 'not allowed when local is true (nothing is offloaded)' });
       if (!p.local && p[f] === undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [f], message: 'Required (or set local: true)' });
     }
   });
-export type PipelineSpec = z.infer<typeof pipelineSchema>;
+export type DeclaredPipelineSpec = z.infer<typeof declaredPipelineSchema>;
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+const oneOrMany = <T extends z.ZodTypeAny>(t: T) => z.union([t, z.array(t).min(1)]);
+
+/**
+ * A sweep of measured pipelines: one codec key with its parameters, each a value or a list
+ * of values (their product is taken), at one or more splits of one or more models, e.g.
+ * `{jpeg: {quality: [10, 50, 90]}}` (split 'input', the scenario's model) or
+ * `{split: [stage1, stage2], quant: {bits: [8, 4]}}`. Names are checked by pipeline
+ * expansion (src/pipelines/expand.ts), which lists the valid ones.
+ */
+export const sweepEntrySchema = z
+  .object({
+    model: oneOrMany(z.string().min(1)).optional().describe('model name(s); default: the scenario model (the bottleneck models for their own codecs)'),
+    split: oneOrMany(z.string().min(1)).optional().describe("split name(s); default: 'input' for input codecs, the bottleneck for model-specific codecs"),
+  })
+  .catchall(z.union([z.record(oneOrMany(scalar)), z.null()]));
+export type SweepEntry = z.infer<typeof sweepEntrySchema>;
+
+/**
+ * One entry of `pipelines`: a name ('model/split/codec[params]', 'model/device-only',
+ * 'model/all' or 'all'), a sweep object, or a declared pipeline (it has deviceMs or
+ * source: declared).
+ */
+export const pipelineEntrySchema = z.union([z.string().min(1), z.record(z.unknown())]).superRefine((v, ctx) => {
+  if (typeof v === 'string') return;
+  if (v.source === 'measured') {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: "'source: measured' entries are gone: name the pipeline as 'model/split/codec[params]' (e.g. student-b0.1/bottleneck/factorized) and set devices.profile and edge.profile" });
+    return;
+  }
+  const declared = 'deviceMs' in v || v.source === 'declared' || 'local' in v;
+  const r = (declared ? declaredPipelineSchema : sweepEntrySchema).safeParse(v);
+  if (!r.success) for (const i of r.error.issues) ctx.addIssue({ ...i, path: i.path });
+});
+export type PipelineEntry = string | Record<string, unknown>;
+
+/** What the decision optimises and under which constraints (CLI flags override). */
+export const decisionSchema = z
+  .object({
+    objective: z.enum(['latency', 'p95', 'energy']).default('latency').describe('latency: mean end-to-end; p95: 95th percentile; energy: device energy per request'),
+    minAccuracy: z.number().min(0).max(1).optional().describe('lowest acceptable top-1 (0..1)'),
+    maxAccuracyDrop: z.number().min(0).max(100).optional().describe('largest acceptable top-1 drop against the reference (unsplit) model, in points; default 1.5 when minAccuracy is not given'),
+    maxMissRatio: z.number().min(0).max(1).default(0.05).describe('largest acceptable share of requests that miss the deadline or are dropped'),
+  })
+  .strict();
+export type DecisionSpec = z.infer<typeof decisionSchema>;
 
 /** A scenario file. */
 export const scenarioSchema = z
@@ -122,10 +135,19 @@ export const scenarioSchema = z
     duration: spanSchema('how long arrivals are generated', false),
     warmup: spanSchema('initial requests discarded from statistics', true).default({ requests: 0 }),
     drain: z.boolean().default(true).describe('after arrivals stop, run until every request has finished'),
+    model: z.string().min(1).default('teacher').describe('the reference (unsplit) model: a zoo name or a model folder'),
+    models: z.array(z.string().min(1)).min(1).optional().describe("models 'all' expands over (default: every zoo model)"),
+    dataset: z.literal('fashion-mnist').default('fashion-mnist').describe('the test set measured pipelines run on'),
+    samples: z.number().int().positive().max(10000).default(1000).describe('test samples measured (a seeded subset; 10000 = all)'),
+    measureSeed: z.number().int().nonnegative().max(0xffffffff).default(1).describe('seed of the measured subset'),
+    resultBytes: bytes().default(8).describe('bytes of the reply of measured pipelines (class id and score)'),
+    reference: z.string().min(1).optional().describe('pipeline accuracy differences are paired against (default: <model>/device-only, the unsplit model)'),
     devices: z
       .object({
         count: z.number().int().positive().default(1),
         arrival: arrivalSchema,
+        profile: z.string().min(1).optional().describe('hardware profile of the devices (profiles/<name>.yaml or a path); needed by measured pipelines'),
+        radio: radioSpecSchema.optional().describe('radio power model of the devices (lte, 3g, wifi, nbiot, lora, or inline)'),
       })
       .strict(),
     uplink: linkSpecSchema,
@@ -133,11 +155,15 @@ export const scenarioSchema = z
     edge: z
       .object({
         workers: z.number().int().positive().default(1).describe('parallel servers sharing one FIFO queue'),
+        profile: z.string().min(1).optional().describe('hardware profile of the edge server; needed by measured pipelines'),
+        maxBatch: z.number().int().positive().default(1).describe('largest batch a worker runs at once (1: no batching)'),
+        maxWaitMs: z.number().finite().nonnegative().default(0).describe('a batch smaller than maxBatch starts once its oldest request has waited this long'),
       })
       .strict()
-      .default({ workers: 1 }),
+      .default({ workers: 1, maxBatch: 1, maxWaitMs: 0 }),
     deadlineMs: z.number().finite().positive().optional().describe('end-to-end deadline for every pipeline'),
-    pipelines: z.array(pipelineSchema).min(1, 'at least one pipeline'),
+    decision: decisionSchema.default({ objective: 'latency', maxMissRatio: 0.05 }),
+    pipelines: z.union([z.literal('all'), z.array(pipelineEntrySchema).min(1, 'at least one pipeline')]),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -145,11 +171,6 @@ export const scenarioSchema = z
     if (a.type === 'periodic' && a.jitterMs >= 1000 / a.fps) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['devices', 'arrival', 'jitterMs'], message: `must be below the frame period (${1000 / a.fps} ms)` });
     }
-    const seen = new Set<string>();
-    s.pipelines.forEach((p, i) => {
-      if (seen.has(p.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['pipelines', i, 'name'], message: `duplicate pipeline name '${p.name}'` });
-      seen.add(p.name);
-    });
   });
 export type Scenario = z.infer<typeof scenarioSchema> & { name: string };
 

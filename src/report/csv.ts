@@ -21,7 +21,7 @@ export function toCsv(rows: Array<Record<string, string | number>>, columns: str
 
 /** Columns of requests.csv, one row per request and pipeline. */
 export const REQUEST_COLUMNS = [
-  'pipeline', 'request', 'device', 'measured', 'status',
+  'pipeline', 'request', 'device', 'measured', 'status', 'sample', 'correct', 'batch',
   'arrival_ms', 'device_start_ms', 'device_end_ms', 'edge_arrival_ms', 'edge_start_ms', 'edge_end_ms', 'end_ms',
   'e2e_ms', 'device_ms', 'edge_ms', 'payload_bytes', 'result_bytes',
 ] as const;
@@ -39,6 +39,7 @@ export function requestsCsv(runs: PipelineRun[]): string {
         const completed = STATUS_NAMES[T.status[i]] === 'completed';
         rows.push([
           name, String(i), String(T.device[i]), i >= run.firstMeasuredId ? '1' : '0', STATUS_NAMES[T.status[i]],
+          T.sample[i] >= 0 ? String(T.sample[i]) : '', T.correct[i] <= 1 ? String(T.correct[i]) : '', T.batch[i] > 0 ? String(T.batch[i]) : '',
           formatCell(T.arrivalMs[i]), formatCell(T.deviceStartMs[i]), formatCell(T.deviceEndMs[i]),
           formatCell(T.edgeArrivalMs[i]), formatCell(T.edgeStartMs[i]), formatCell(T.edgeEndMs[i]), formatCell(T.endMs[i]),
           completed ? formatCell(T.endMs[i] - T.arrivalMs[i]) : '',

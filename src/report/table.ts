@@ -1,3 +1,4 @@
+import type { Decision } from './decision';
 import type { SummaryRow } from './summary';
 
 /** Renders rows as a fixed-width text table: first column left-aligned, the rest right. */
@@ -11,33 +12,49 @@ function fix(v: string | number | undefined, digits: number): string {
   return typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '-';
 }
 
-/** The console view of a scenario's results: latency table, then per-stage means. */
-export function summaryTables(rows: SummaryRow[]): string {
-  const latency = formatTable(
-    ['pipeline', 'requests', 'done', 'dropped', 'thr/s', 'e2e mean ms', '±95%', 'p50', 'p95', 'p99', 'deadline miss'],
+const pctCell = (v: string | number | undefined, digits = 2): string =>
+  typeof v === 'number' && Number.isFinite(v) ? `${(100 * v).toFixed(digits)}%` : '-';
+
+/** Paired top-1 difference to the reference in points, with its CI: '-0.60 ±0.48'. */
+function diffCell(r: SummaryRow): string {
+  const d = r.accuracy_diff, c = r.accuracy_diff_ci95;
+  if (typeof d !== 'number' || !Number.isFinite(d)) return '-';
+  return `${d >= 0 ? '+' : ''}${(100 * d).toFixed(2)} ±${(100 * (c as number)).toFixed(2)}`;
+}
+
+/**
+ * The console view of a scenario's results: the ranked decision table (every pipeline,
+ * labelled measured or declared, with the constraint it misses), then per-stage means.
+ */
+export function summaryTables(rows: SummaryRow[], decision?: Decision): string {
+  const ranked = formatTable(
+    ['#', 'pipeline', 'source', 'top-1', 'Δ ref pts ±95%', 'on-time', 'bytes', 'mean ms', 'p95 ms', 'miss', 'energy mJ', '(radio)', 'pareto', 'verdict'],
     rows.map((r) => [
-      String(r.pipeline), String(r.requests), String(r.completed), String(r.dropped), fix(r.throughput_rps, 2),
-      fix(r.e2e_mean_ms, 2), fix(r.e2e_ci95_ms, 2), fix(r.e2e_p50_ms, 2), fix(r.e2e_p95_ms, 2), fix(r.e2e_p99_ms, 2),
-      typeof r.deadline_miss_ratio === 'number' && Number.isFinite(r.deadline_miss_ratio) ? `${(100 * r.deadline_miss_ratio).toFixed(1)}%` : '-',
+      String(r.rank), String(r.pipeline), String(r.source), pctCell(r.accuracy), diffCell(r), pctCell(r.accuracy_ontime),
+      fix(r.bytes_mean, 0), fix(r.e2e_mean_ms, 2), fix(r.e2e_p95_ms, 2), pctCell(r.deadline_miss_ratio, 1),
+      fix(r.energy_mj, 1), fix(r.energy_radio_mj, 1), r.pareto === 1 ? '*' : '', r.best === 1 ? 'BEST' : r.feasible === 1 ? 'ok' : String(r.violates),
     ]),
   );
   const stages = formatTable(
-    ['pipeline (mean ms)', 'device queue', 'device', 'uplink', 'edge queue', 'edge', 'downlink', 'payload B', 'edge util'],
+    ['pipeline (mean ms)', 'device queue', 'device', 'uplink', 'edge queue', 'edge', 'downlink', 'e2e', 'edge util', 'batch'],
     rows.map((r) => [
       String(r.pipeline), fix(r.device_queue_ms, 2), fix(r.device_ms, 2), fix(r.uplink_ms, 2), fix(r.edge_queue_ms, 2),
-      fix(r.edge_ms, 2), fix(r.downlink_ms, 2), fix(r.payload_bytes_mean, 0),
-      typeof r.edge_utilization === 'number' && Number.isFinite(r.edge_utilization) ? `${(100 * r.edge_utilization).toFixed(1)}%` : '-',
+      fix(r.edge_ms, 2), fix(r.downlink_ms, 2), fix(r.e2e_mean_ms, 2), pctCell(r.edge_utilization, 1), fix(r.edge_batch_mean, 2),
     ]),
   );
-  const measured = rows.filter((r) => typeof r.accuracy === 'number' && Number.isFinite(r.accuracy));
-  if (measured.length === 0) return `${latency}\n\n${stages}`;
-  const quality = formatTable(
-    ['pipeline (measured)', 'top-1', '±95%', 'payload B', 'device energy mJ', 'device', 'edge', 'pipeline measured'],
-    measured.map((r) => [
-      String(r.pipeline), `${(100 * (r.accuracy as number)).toFixed(2)}%`, `${(100 * (r.accuracy_ci95 as number)).toFixed(2)}`,
-      fix(r.payload_bytes_mean, 0), fix(r.device_energy_mj, 2), String(r.meta_device ?? '-'), String(r.meta_edge ?? '-'),
-      String(r.meta_measured_pipeline ?? '-'),
-    ]),
-  );
-  return `${latency}\n\n${stages}\n\n${quality}`;
+  const parts = [ranked];
+  if (decision) parts.push(decisionLine(decision));
+  parts.push(stages);
+  return parts.join('\n\n');
+}
+
+/** One paragraph saying what was chosen and under which constraints. */
+export function decisionLine(d: Decision): string {
+  const what = d.objectiveColumn === 'energy_mj' ? 'energy per request' : d.objectiveColumn === 'e2e_p95_ms' ? 'p95 latency' : 'mean latency';
+  const floor = d.accuracyFloor !== undefined ? `top-1 >= ${(100 * d.accuracyFloor).toFixed(2)}% (${d.floorReason})` : 'no top-1 floor';
+  if (!d.best) return `no pipeline meets the constraints (${floor}); rows are ranked by ${what} and say what they miss`;
+  const b = d.best;
+  return `best: ${b.pipeline} (${b.source}) - ${what} ${d.objectiveColumn === 'energy_mj' ? `${fix(b.energy_mj, 1)} mJ` : `${fix(b[d.objectiveColumn as keyof SummaryRow], 2)} ms`}, ` +
+    `top-1 ${pctCell(b.accuracy)}, ${fix(b.bytes_mean, 0)} B/request, ${fix(b.energy_mj, 1)} mJ/request; constraints: ${floor}` +
+    (typeof b.deadline_ms === 'number' && Number.isFinite(b.deadline_ms) ? `, deadline ${b.deadline_ms} ms missed by at most ${(100 * d.maxMissRatio).toFixed(1)}% of requests` : '');
 }

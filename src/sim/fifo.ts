@@ -23,6 +23,11 @@ export class IntFifo {
     this.n++;
   }
 
+  /** The head item without removing it; -1 when empty. */
+  peek(): number {
+    return this.n === 0 ? -1 : this.buf[this.head];
+  }
+
   /** Removes and returns the head item; -1 when empty. */
   shift(): number {
     if (this.n === 0) return -1;

@@ -34,6 +34,12 @@ export class RequestTable implements Record<FloatField, Float64Array> {
   count = 0;
   device: Int32Array;
   status: Uint8Array;
+  /** Test sample the request carries (measured pipelines), else -1. */
+  sample: Int32Array;
+  /** 1 correct, 0 wrong, 2 unknown (declared pipelines): the sample's measured outcome. */
+  correct: Uint8Array;
+  /** Size of the edge batch the request ran in (0 when it never reached the edge). */
+  batch: Int32Array;
   arrivalMs!: Float64Array;
   deviceStartMs!: Float64Array;
   deviceEndMs!: Float64Array;
@@ -53,6 +59,9 @@ export class RequestTable implements Record<FloatField, Float64Array> {
     const cap = Math.max(16, Math.ceil(capacity));
     this.device = new Int32Array(cap);
     this.status = new Uint8Array(cap);
+    this.sample = new Int32Array(cap).fill(-1);
+    this.correct = new Uint8Array(cap).fill(2);
+    this.batch = new Int32Array(cap);
     for (const f of FLOAT_FIELDS) this[f] = new Float64Array(cap).fill(NaN);
   }
 
@@ -72,6 +81,9 @@ export class RequestTable implements Record<FloatField, Float64Array> {
     const cap = this.device.length * 2;
     const d = new Int32Array(cap); d.set(this.device); this.device = d;
     const s = new Uint8Array(cap); s.set(this.status); this.status = s;
+    const k = new Int32Array(cap).fill(-1); k.set(this.sample); this.sample = k;
+    const c = new Uint8Array(cap).fill(2); c.set(this.correct); this.correct = c;
+    const b = new Int32Array(cap); b.set(this.batch); this.batch = b;
     for (const f of FLOAT_FIELDS) {
       const a = new Float64Array(cap).fill(NaN);
       a.set(this[f]);

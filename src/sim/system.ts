@@ -2,8 +2,9 @@ import { Rng } from '../engine/rng';
 import { Simulator } from '../engine/simulator';
 import { makeSampler, type Sampler } from '../engine/distributions';
 import { createDeviceLinks, emptyStats, type Link, type LinkContext, type LinkSpec, type LinkStats } from '../network/link';
+import { RadioMeter, type RadioEnergy, type RadioModel } from '../network/radio';
 import type { Scenario } from '../config/scenario';
-import type { ResolvedPipeline } from './pipeline';
+import type { DevicePower, PipelineRecord } from '../pipelines/record';
 import { IntFifo } from './fifo';
 import { RequestStatus, RequestTable } from './requests';
 
@@ -16,12 +17,26 @@ export interface SimulateOptions {
   seed?: number;
   /** Replaces createDeviceLinks (tests inject lossy or instrumented links). */
   createLinks?: LinkFactory;
+  /** Device power, for compute energy per request. */
+  power?: DevicePower;
+  /** Radio power model of the devices, for radio energy per request. */
+  radio?: RadioModel;
+}
+
+/** Energy the devices spent over a run (all devices, all requests). */
+export interface RunEnergy {
+  /** Compute: active power while the device computes, idle power otherwise, mJ. */
+  computeMj: number;
+  /** Radio (absent without a radio model), mJ, with its parts. */
+  radio?: RadioEnergy;
+  /** Device busy time summed over devices, ms. */
+  busyMs: number;
 }
 
 /** Everything one pipeline's run produced: the raw timelines plus run-level accounting. */
 export interface PipelineRun {
   scenarioName: string;
-  pipeline: ResolvedPipeline;
+  pipeline: PipelineRecord;
   seed: number;
   requests: RequestTable;
   /** Requests with id >= this are measured (ids follow arrival order); earlier ones are warm-up. */
@@ -39,6 +54,13 @@ export interface PipelineRun {
   /** Total time edge workers spent computing (ms). */
   edgeBusyMs: number;
   edgeWorkers: number;
+  /** Batches the edge ran and the largest batch size allowed. */
+  edgeBatches: number;
+  maxBatch: number;
+  /** Energy over the run (compute with a device power; radio with a radio model). */
+  energy: RunEnergy;
+  /** The device power the compute energy used. */
+  power?: DevicePower;
   events: number;
   uplink: LinkStats;
   downlink: LinkStats;
@@ -118,6 +140,27 @@ class SplitSystem {
   private readonly deviceBusy: Uint8Array;
   private readonly edgeQueue = new IntFifo(256);
   private freeWorkers: number;
+  private readonly maxBatch: number;
+  private readonly maxWaitMs: number;
+  private readonly evBatchTimer: number;
+  private readonly evBatchDone: number;
+  private batchTimerAtMs = -1;
+  /** Members of batches in service, by batch slot (batching only). */
+  private readonly batchMembers: Int32Array[] = [];
+  private readonly freeBatchSlots: number[] = [];
+  edgeBatches = 0;
+
+  // Measured pipelines: per-sample values and the batch curve of the tail.
+  private readonly nSamples: number;
+  /** A seeded order of the samples, used up one per request, then reshuffled. */
+  private readonly sampleOrder: Int32Array;
+  private samplePos: number;
+  private readonly sampleRng: Rng;
+  private readonly tailBatchMs: Float64Array | undefined;
+
+  // Energy.
+  readonly deviceBusyMs: Float64Array;
+  readonly radios: RadioMeter[] = [];
 
   // Accounting of N(t), the number of requests in the system.
   inSystem = 0;
@@ -131,7 +174,7 @@ class SplitSystem {
   private warmupPending: boolean;
   edgeBusyMs = 0;
 
-  constructor(readonly scenario: Scenario, readonly pipeline: ResolvedPipeline, readonly seed: number, createLinks: LinkFactory) {
+  constructor(readonly scenario: Scenario, readonly pipeline: PipelineRecord, readonly seed: number, createLinks: LinkFactory, radio?: RadioModel) {
     const root = new Rng(seed, 'scenario');
     const sim = this.sim;
     const nDev = (this.nDev = scenario.devices.count);
@@ -146,9 +189,22 @@ class SplitSystem {
       this.deviceQueue.push(new IntFifo());
     }
     this.deviceBusy = new Uint8Array(nDev);
+    this.deviceBusyMs = new Float64Array(nDev);
     this.openDevices = nDev;
     this.drain = scenario.drain;
     this.freeWorkers = scenario.edge.workers;
+    this.maxBatch = scenario.edge.maxBatch ?? 1;
+    this.maxWaitMs = scenario.edge.maxWaitMs ?? 0;
+    this.nSamples = pipeline.samples?.bytes.length ?? 0;
+    this.sampleOrder = Int32Array.from({ length: this.nSamples }, (_, i) => i);
+    this.samplePos = this.nSamples;
+    this.sampleRng = root.fork('samples');
+    this.tailBatchMs = pipeline.tailBatchMs;
+    if (pipeline.samples && this.nSamples === 0) throw new Error(`pipeline ${pipeline.name}: no measured samples`);
+    if (pipeline.tailBatchMs && !pipeline.local && pipeline.tailBatchMs.length < this.maxBatch) {
+      throw new Error(`pipeline ${pipeline.name}: tail times for batches up to ${pipeline.tailBatchMs.length}, the edge batches up to ${this.maxBatch}`);
+    }
+    if (radio) for (let d = 0; d < nDev; d++) this.radios.push(new RadioMeter(radio));
 
     this.maxRequests = scenario.duration.requests ?? Infinity;
     this.arrivalsEndMs = scenario.duration.seconds !== undefined ? scenario.duration.seconds * 1000 : Infinity;
@@ -161,8 +217,11 @@ class SplitSystem {
     this.evArrival = sim.register((d) => this.arrive(d));
     this.evDeviceDone = sim.register((id) => this.deviceDone(id));
     this.evEdgeDone = sim.register((id) => this.edgeDone(id));
-    this.uplinks = createLinks(scenario.uplink, nDev, { sim, rng: root.fork('uplink'), name: 'uplink', onDelivered: (id, ok) => this.uplinkDelivered(id, ok) });
-    this.downlinks = createLinks(scenario.downlink, nDev, { sim, rng: root.fork('downlink'), name: 'downlink', onDelivered: (id, ok) => this.downlinkDelivered(id, ok) });
+    this.evBatchTimer = sim.register(() => { this.batchTimerAtMs = -1; this.startEdgeWork(); });
+    this.evBatchDone = sim.register((slot) => this.batchDone(slot));
+    const air = (up: boolean) => (this.radios.length > 0 ? (dev: number, s: number, e: number, b: number) => this.radios[dev].airtime(up, s, e, b) : undefined);
+    this.uplinks = createLinks(scenario.uplink, nDev, { sim, rng: root.fork('uplink'), name: 'uplink', onDelivered: (id, ok) => this.uplinkDelivered(id, ok), onAirtime: air(true) });
+    this.downlinks = createLinks(scenario.downlink, nDev, { sim, rng: root.fork('downlink'), name: 'downlink', onDelivered: (id, ok) => this.downlinkDelivered(id, ok), onAirtime: air(false) });
 
     const a = scenario.devices.arrival;
     this.arrivalType = a.type;
@@ -259,10 +318,20 @@ class SplitSystem {
     }
     const id = T.add(d, now);
     const p = this.pipeline;
-    T.deviceMs[id] = p.deviceMs(this.deviceMsRng[d]);
-    T.payloadBytes[id] = p.payloadBytes(this.payloadRng[d]);
-    T.edgeMs[id] = p.edgeMs(this.edgeMsRng[d]);
-    T.resultBytes[id] = p.resultBytes(this.resultRng[d]);
+    const ps = p.samples;
+    if (ps) {
+      const k = this.nextSample();
+      T.sample[id] = k;
+      T.correct[id] = ps.correct[k];
+      T.deviceMs[id] = ps.deviceMs[k];
+      T.payloadBytes[id] = p.local ? 0 : ps.bytes[k];
+      T.edgeMs[id] = p.local ? 0 : ps.decodeMs[k] + this.tailBatchMs![0];
+    } else {
+      T.deviceMs[id] = p.deviceMs!(this.deviceMsRng[d]);
+      T.payloadBytes[id] = p.payloadBytes!(this.payloadRng[d]);
+      T.edgeMs[id] = p.edgeMs!(this.edgeMsRng[d]);
+    }
+    T.resultBytes[id] = p.local ? 0 : p.resultBytes(this.resultRng[d]);
     this.accrue(now);
     this.inSystem++;
     if (T.count >= this.maxRequests) {
@@ -274,10 +343,32 @@ class SplitSystem {
     if (this.arrivalType !== 'closed') this.scheduleNextArrival(d);
   }
 
+  /**
+   * The test sample of the next request (in arrival order). Requests go through the measured
+   * samples in a seeded random order without repeats (a new order once all are used), so a
+   * run's request-level accuracy tracks the samples' accuracy closely; the order depends only
+   * on the 'samples' stream, so every pipeline's j-th request carries the same sample
+   * (common random numbers).
+   */
+  private nextSample(): number {
+    const order = this.sampleOrder;
+    const n = this.nSamples;
+    if (this.samplePos === n) {
+      const rng = this.sampleRng;
+      for (let i = n - 1; i > 0; i--) {
+        const j = rng.int(i + 1);
+        const t = order[i]; order[i] = order[j]; order[j] = t;
+      }
+      this.samplePos = 0;
+    }
+    return order[this.samplePos++];
+  }
+
   // --- device ------------------------------------------------------------------------
 
   private startDevice(d: number, id: number): void {
     this.deviceBusy[d] = 1;
+    this.deviceBusyMs[d] += this.T.deviceMs[id];
     this.T.deviceStartMs[id] = this.sim.nowMs;
     this.sim.schedule(this.T.deviceMs[id], this.evDeviceDone, id);
   }
@@ -308,16 +399,23 @@ class SplitSystem {
       return;
     }
     this.T.edgeArrivalMs[id] = this.sim.nowMs;
-    if (this.freeWorkers > 0) {
-      this.freeWorkers--;
-      this.startEdge(id);
-    } else {
-      this.edgeQueue.push(id);
+    if (this.maxBatch === 1) {
+      if (this.freeWorkers > 0) {
+        this.freeWorkers--;
+        this.startEdge(id);
+      } else {
+        this.edgeQueue.push(id);
+      }
+      return;
     }
+    this.edgeQueue.push(id);
+    this.startEdgeWork();
   }
 
   private startEdge(id: number): void {
     this.T.edgeStartMs[id] = this.sim.nowMs;
+    this.T.batch[id] = 1;
+    this.edgeBatches++;
     this.sim.schedule(this.T.edgeMs[id], this.evEdgeDone, id);
   }
 
@@ -331,6 +429,60 @@ class SplitSystem {
     const next = this.edgeQueue.shift();
     if (next >= 0) this.startEdge(next);
     else this.freeWorkers++;
+  }
+
+  /**
+   * Dynamic batching (maxBatch > 1): a free worker takes a full batch at once; a smaller one
+   * once its oldest request has waited maxWaitMs (a timer fires then). A batch costs the
+   * decodes of its requests plus the tail at that batch size (measured pipelines), or the
+   * sum of its requests' edge times (declared pipelines: no batching gain is assumed).
+   */
+  private startEdgeWork(): void {
+    const q = this.edgeQueue;
+    const now = this.sim.nowMs;
+    while (this.freeWorkers > 0 && q.size > 0) {
+      const oldest = q.peek();
+      const due = this.T.edgeArrivalMs[oldest] + this.maxWaitMs;
+      if (q.size < this.maxBatch && due > now) {
+        if (this.batchTimerAtMs !== due) {
+          this.batchTimerAtMs = due;
+          this.sim.scheduleAt(due, this.evBatchTimer, 0);
+        }
+        return;
+      }
+      const b = Math.min(q.size, this.maxBatch);
+      const slot = this.freeBatchSlots.length > 0 ? this.freeBatchSlots.pop()! : this.batchMembers.length;
+      if (slot === this.batchMembers.length) this.batchMembers.push(new Int32Array(this.maxBatch + 1));
+      const members = this.batchMembers[slot];
+      members[0] = b;
+      let service = this.tailBatchMs ? this.tailBatchMs[b - 1] : 0;
+      for (let i = 1; i <= b; i++) {
+        const id = q.shift();
+        members[i] = id;
+        this.T.edgeStartMs[id] = now;
+        this.T.batch[id] = b;
+        const k = this.T.sample[id];
+        service += this.tailBatchMs ? this.pipeline.samples!.decodeMs[k] : this.T.edgeMs[id];
+      }
+      this.freeWorkers--;
+      this.edgeBatches++;
+      this.edgeBusyMs += service;
+      this.sim.schedule(service, this.evBatchDone, slot);
+    }
+  }
+
+  private batchDone(slot: number): void {
+    const members = this.batchMembers[slot];
+    const now = this.sim.nowMs;
+    for (let i = 1; i <= members[0]; i++) {
+      const id = members[i];
+      this.T.edgeEndMs[id] = now;
+      const d = this.T.device[id];
+      this.downlinks[d].send(id, this.T.resultBytes[id], d);
+    }
+    this.freeBatchSlots.push(slot);
+    this.freeWorkers++;
+    this.startEdgeWork();
   }
 
   // --- downlink → done ---------------------------------------------------------------
@@ -351,10 +503,20 @@ class SplitSystem {
 }
 
 /** Simulates one pipeline over a scenario (see SplitSystem) and returns its timelines. */
-export function simulatePipeline(scenario: Scenario, pipeline: ResolvedPipeline, opts: SimulateOptions = {}): PipelineRun {
+export function simulatePipeline(scenario: Scenario, pipeline: PipelineRecord, opts: SimulateOptions = {}): PipelineRun {
   const seed = opts.seed ?? scenario.seed;
-  const m = new SplitSystem(scenario, pipeline, seed, opts.createLinks ?? createDeviceLinks);
+  const m = new SplitSystem(scenario, pipeline, seed, opts.createLinks ?? createDeviceLinks, opts.radio);
   const endMs = m.run();
+  let busyMs = 0;
+  for (let d = 0; d < m.deviceBusyMs.length; d++) busyMs += m.deviceBusyMs[d];
+  const devices = m.deviceBusyMs.length;
+  const computeMj = opts.power ? opts.power.activeW * busyMs + opts.power.idleW * Math.max(0, devices * endMs - busyMs) : NaN;
+  let radio: RadioEnergy | undefined;
+  for (const r of m.radios) {
+    const e = r.finish();
+    if (!radio) radio = { ...e };
+    else for (const k of Object.keys(e) as Array<keyof RadioEnergy>) radio[k] += e[k];
+  }
   return {
     scenarioName: scenario.name,
     pipeline,
@@ -368,12 +530,16 @@ export function simulatePipeline(scenario: Scenario, pipeline: ResolvedPipeline,
     inSystemAtEnd: m.inSystem,
     edgeBusyMs: m.edgeBusyMs,
     edgeWorkers: scenario.edge.workers,
+    edgeBatches: m.edgeBatches,
+    maxBatch: scenario.edge.maxBatch ?? 1,
+    energy: { computeMj, radio, busyMs },
+    power: opts.power,
     events: m.sim.eventsProcessed,
     ...m.linkStats(),
   };
 }
 
 /** Simulates every pipeline over the same scenario and seed streams. */
-export function simulateScenario(scenario: Scenario, pipelines: ResolvedPipeline[], opts: SimulateOptions = {}): PipelineRun[] {
+export function simulateScenario(scenario: Scenario, pipelines: PipelineRecord[], opts: SimulateOptions = {}): PipelineRun[] {
   return pipelines.map((p) => simulatePipeline(scenario, p, opts));
 }

@@ -2,7 +2,7 @@ import { parseScenario, type Scenario } from '../../src/config/scenario';
 import type { Link, LinkContext } from '../../src/network/link';
 import { emptyStats } from '../../src/network/link';
 import { summarizeRun } from '../../src/report/summary';
-import { resolvePipelines } from '../../src/sim/pipeline';
+import { resolveScenario } from '../../src/pipelines/resolve';
 import { RequestStatus } from '../../src/sim/requests';
 import { simulatePipeline, simulateScenario, type LinkFactory, type PipelineRun } from '../../src/sim/system';
 import { instantLinks } from '../validation/helpers';
@@ -25,8 +25,12 @@ function scenario(over: Record<string, unknown>): Scenario {
   );
 }
 
+async function records(s: Scenario) {
+  return (await resolveScenario({ scenario: s, file: 'test.yaml' })).records;
+}
+
 async function runAll(s: Scenario, createLinks?: LinkFactory): Promise<PipelineRun[]> {
-  return simulateScenario(s, await resolvePipelines(s, 'test.yaml'), { createLinks });
+  return simulateScenario(s, await records(s), { createLinks });
 }
 
 const column = (run: PipelineRun, f: 'arrivalMs' | 'deviceStartMs' | 'endMs' | 'deviceMs' | 'edgeStartMs' | 'edgeArrivalMs') =>
@@ -219,7 +223,7 @@ describe('runs, warm-up and stopping', () => {
 
   test('a seed override changes the draws; the same seed repeats them exactly', async () => {
     const s = scenario({ duration: { requests: 200 }, devices: { count: 2, arrival: { type: 'poisson', ratePerS: 10 } } });
-    const [p] = await resolvePipelines(s, 'test.yaml');
+    const [p] = await records(s);
     const a = simulatePipeline(s, p);
     const b = simulatePipeline(s, p);
     const c = simulatePipeline(s, p, { seed: 6 });

@@ -1,7 +1,7 @@
 import { parseScenario, type Scenario } from '../../src/config/scenario';
 import type { Link, LinkContext, LinkStats } from '../../src/network/link';
 import { emptyStats } from '../../src/network/link';
-import { resolvePipelines, type ResolvedPipeline } from '../../src/sim/pipeline';
+import { resolveScenario } from '../../src/pipelines/resolve';
 import { simulatePipeline, type LinkFactory, type PipelineRun } from '../../src/sim/system';
 
 /** A link that delivers every payload at the instant it is sent (no packets, no delay). */
@@ -62,8 +62,8 @@ export function edgeQueueScenario(opts: {
 
 /** Resolves the scenario's pipelines and simulates the first one. */
 export async function runFirst(s: Scenario, createLinks?: LinkFactory): Promise<PipelineRun> {
-  const [p] = await resolvePipelines(s, 'validation.yaml');
-  return simulatePipeline(s, p as ResolvedPipeline, { createLinks });
+  const [p] = (await resolveScenario({ scenario: s, file: 'validation.yaml' })).records;
+  return simulatePipeline(s, p, { createLinks });
 }
 
 /** Erlang C: probability that an arrival waits in M/M/c with offered load a = λ/μ. */
