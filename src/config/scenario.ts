@@ -98,6 +98,11 @@ export const sweepEntrySchema = z
   .catchall(z.union([z.record(oneOrMany(scalar)), z.null()]));
 export type SweepEntry = z.infer<typeof sweepEntrySchema>;
 
+/** Whether a pipelines entry is meant as a declared pipeline (it has one of its fields). */
+export function isDeclaredEntry(v: Record<string, unknown>): boolean {
+  return ['name', 'source', 'deviceMs', 'local', 'payloadBytes', 'edgeMs'].some((k) => k in v);
+}
+
 /**
  * One entry of `pipelines`: a name ('model/split/codec[params]', 'model/device-only',
  * 'model/all' or 'all'), a sweep object, or a declared pipeline (it has deviceMs or
@@ -109,8 +114,7 @@ export const pipelineEntrySchema = z.union([z.string().min(1), z.record(z.unknow
     ctx.addIssue({ code: z.ZodIssueCode.custom, message: "'source: measured' entries are gone: name the pipeline as 'model/split/codec[params]' (e.g. student-b0.1/bottleneck/factorized) and set devices.profile and edge.profile" });
     return;
   }
-  const declared = 'deviceMs' in v || v.source === 'declared' || 'local' in v;
-  const r = (declared ? declaredPipelineSchema : sweepEntrySchema).safeParse(v);
+  const r = (isDeclaredEntry(v) ? declaredPipelineSchema : sweepEntrySchema).safeParse(v);
   if (!r.success) for (const i of r.error.issues) ctx.addIssue({ ...i, path: i.path });
 });
 export type PipelineEntry = string | Record<string, unknown>;

@@ -5,7 +5,7 @@
  * collected and reported at once, with the valid names, before anything is measured.
  */
 import * as path from 'path';
-import { declaredPipelineSchema, type DeclaredPipelineSpec, type Scenario, type SweepEntry } from '../config/scenario';
+import { declaredPipelineSchema, isDeclaredEntry, type DeclaredPipelineSpec, type Scenario, type SweepEntry } from '../config/scenario';
 import { codecEntry, CODEC_KEYS, CODECS, makeCodecSpec, parseCodecName, type CodecSpec } from '../codecs/registry';
 import { listZooModels, resolveZooModel, ZOO_DIR } from '../model/meta';
 import { UserError } from '../util/errors';
@@ -138,7 +138,7 @@ export function expandPipelines(s: Scenario, file: string, opts: { zooDir?: stri
       }
       return;
     }
-    if ('deviceMs' in entry || entry.source === 'declared' || 'local' in entry) {
+    if (isDeclaredEntry(entry)) {
       declared.push(declaredPipelineSchema.parse(entry));
       return;
     }

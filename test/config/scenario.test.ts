@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { loadScenario, SCENARIOS_DIR } from '../../src/config/scenario';
+import { declaredPipelineSchema, loadScenario, SCENARIOS_DIR } from '../../src/config/scenario';
 import { UserError } from '../../src/util/errors';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'splitsim-scenario-'));
@@ -47,7 +47,10 @@ describe('loadScenario', () => {
     expect(a.file).toBe(path.join(SCENARIOS_DIR, 'lte.yaml'));
     expect(b.file).toBe(a.file);
     expect(a.scenario.name).toBe('lte');
-    expect(a.scenario.pipelines.map((p) => p.name)).toEqual(['jpeg75-offload', 'sc2-split', 'local', 'fmnist-jpeg50', 'fmnist-naive-stage2', 'fmnist-sc2']);
+    expect(a.scenario.model).toBe('teacher');
+    expect(a.scenario.devices.profile).toBe('raspberry-pi-4');
+    expect(a.scenario.edge).toMatchObject({ profile: 't4', workers: 1, maxBatch: 8, maxWaitMs: 0 });
+    expect(a.scenario.pipelines).toContain('teacher/device-only');
   });
 
   test('a path is taken as given; defaults are filled and specs normalised', () => {
@@ -58,8 +61,8 @@ describe('loadScenario', () => {
     expect(scenario.edge.workers).toBe(1);
     expect(scenario.warmup).toEqual({ requests: 0 });
     expect(scenario.drain).toBe(true);
-    const p = scenario.pipelines[0];
-    expect(p.source).toBe('declared');
+    const p = scenario.pipelines === 'all' ? undefined : declaredPipelineSchema.parse(scenario.pipelines[0]);
+    expect(p!.source).toBe('declared');
     expect(p).toMatchObject({
       deviceMs: { type: 'deterministic', value: 5 },
       payloadBytes: { type: 'empirical', samples: [1000, 2000] },
@@ -83,7 +86,9 @@ describe('loadScenario', () => {
     ['both requests and seconds', VALID.replace('{ requests: 100 }', '{ requests: 100, seconds: 3 }'), /field 'duration': give exactly one/],
     ['an offloading pipeline without edgeMs', VALID.replace(/\n {4}edgeMs:.*\n/, '\n'), /field 'pipelines\[0\]\.edgeMs': Required \(or set local: true\)/],
     ['a local pipeline with a payload', VALID.replace('deviceMs: 5', 'deviceMs: 5\n    local: true'), /field 'pipelines\[0\]\.payloadBytes': not allowed when local/],
-    ['duplicate pipeline names', VALID + '  - { name: a, local: true, deviceMs: 1 }\n', /field 'pipelines\[1\]\.name': duplicate pipeline name 'a'/],
+    ['the retired measured form', VALID + '  - { name: m, source: measured, pipeline: teacher/stage2/float32 }\n', /field 'pipelines\[1\]': 'source: measured' entries are gone: name the pipeline as 'model\/split\/codec\[params\]'/],
+    ['a batch of 0', VALID + 'edge: { maxBatch: 0 }\n', /field 'edge\.maxBatch': Number must be greater than 0/],
+    ['an unknown radio', VALID.replace("arrival: { type: poisson, ratePerS: 5 }", "arrival: { type: poisson, ratePerS: 5 }\n  radio: 6g"), /field 'devices\.radio'/],
     ['an unknown arrival type', VALID.replace('type: poisson', 'type: bursty'), /field 'devices\.arrival\.type'/],
     ['an unknown distribution', VALID.replace('type: exponential', 'type: gamma'), /field 'pipelines\[0\]\.edgeMs\.type'/],
   ])('%s is a UserError naming the file and the field', (_what, text, pattern) => {
