@@ -3,8 +3,11 @@ import type { LossSpec } from './spec';
 
 /** Decides, packet by packet, whether the channel loses a packet. */
 export interface LossModel {
-  /** Draws the fate of the next packet: true = lost. */
-  lost(): boolean;
+  /**
+   * Draws the fate of the next packet: true = lost. `isData` is false for packets that carry
+   * no payload (TCP SYNs and ACKs); only the list model tells them apart.
+   */
+  lost(isData?: boolean): boolean;
 }
 
 /** Never loses. */
@@ -49,7 +52,24 @@ export class GilbertElliottLoss implements LossModel {
   }
 }
 
-/** Long-run loss probability of a loss spec. */
+/**
+ * Drops exactly the listed data packets: the k-th data packet to leave the bottleneck
+ * (1-based, retransmissions counted, packets without payload not), so that two simulators can
+ * be compared with the same losses.
+ */
+export class ListLoss implements LossModel {
+  private readonly drop: Set<number>;
+  private count = 0;
+  constructor(drop: readonly number[]) { this.drop = new Set(drop); }
+  /** Data packets seen so far. */
+  get dataPackets(): number { return this.count; }
+  lost(isData = true): boolean {
+    if (!isData) return false;
+    return this.drop.has(++this.count);
+  }
+}
+
+/** Long-run loss probability of a loss spec (NaN for a list, which names packets, not a rate). */
 export function meanLossProbability(spec: LossSpec): number {
   switch (spec.model) {
     case 'none': return 0;
@@ -58,6 +78,7 @@ export function meanLossProbability(spec: LossSpec): number {
       const piBad = spec.p + spec.r > 0 ? spec.p / (spec.p + spec.r) : 0;
       return piBad * spec.badLoss + (1 - piBad) * spec.goodLoss;
     }
+    case 'list': return NaN;
   }
 }
 
@@ -67,5 +88,6 @@ export function createLossModel(spec: LossSpec, rng: Rng): LossModel {
     case 'none': return new NoLoss();
     case 'bernoulli': return new BernoulliLoss(spec.p, rng);
     case 'gilbert-elliott': return new GilbertElliottLoss(spec.p, spec.r, spec.badLoss, spec.goodLoss, rng);
+    case 'list': return new ListLoss(spec.drop);
   }
 }

@@ -23,6 +23,11 @@ export const lossSchema = z.discriminatedUnion('model', [
     badLoss: prob.default(1).describe('loss probability in the bad state (1-h in netem)'),
     goodLoss: prob.default(0).describe('loss probability in the good state (1-k in netem)'),
   }).strict(),
+  z.object({
+    model: z.literal('list'),
+    drop: z.array(z.number().int().positive()).min(1)
+      .describe('data packets to lose: the k-th data packet to leave the bottleneck, 1-based, retransmissions counted, SYNs and ACKs not'),
+  }).strict(),
 ]);
 export type LossSpec = z.infer<typeof lossSchema>;
 
@@ -40,9 +45,20 @@ export const deliverySchema = z.discriminatedUnion('mode', [
     initialRtoMs: z.number().positive().finite().default(1000).describe('RTO before any RTT sample (RFC 6298)'),
     minRtoMs: z.number().positive().finite().default(200).describe('lower bound of the RTO (Linux uses 200 ms)'),
     maxRtoMs: z.number().positive().finite().default(60000).describe('upper bound of the backed-off RTO'),
-    maxRetries: z.number().int().nonnegative().default(15).describe('retransmissions of one segment before the payload fails'),
+    maxRetries: z.number().int().nonnegative().default(15).describe('timeouts in a row (or SYNs resent) before the connection is given up and its payloads fail'),
     handshake: z.boolean().default(true).describe('a new connection first waits one round trip (SYN, SYN-ACK)'),
     ackDelayMs: nonNeg.optional().describe('one-way delay of ACKs on the reverse path (default: delayMs)'),
+    delayedAck: z.union([
+      z.literal(false),
+      z.object({
+        count: z.number().int().min(2).default(2).describe('segments per ACK (RFC 1122 allows up to 2 full segments)'),
+        timeoutMs: z.number().positive().finite().default(40).describe('longest wait for the next segment, ms (Linux: 40, ns-3: 200, RFC 1122: at most 500)'),
+      }).strict(),
+    ]).default(false).describe('receiver delays ACKs; false = an ACK for every segment'),
+    controlPacketsOnLink: z.boolean().default(false)
+      .describe('SYNs and the handshake ACK queue and pay airtime on this link, SYN-ACKs and ACKs on a reverse path of reverseRateBps; all of them can be lost'),
+    reverseRateBps: z.number().positive().finite().optional()
+      .describe('rate of the reverse path for SYN-ACKs and ACKs with controlPacketsOnLink (default: rateBps of a constant link)'),
     idleResetMs: z.number().positive().finite().optional()
       .describe('after this long idle the connection is closed; the next payload opens a new one'),
   }).strict(),
@@ -108,7 +124,7 @@ export const traceLinkSchema = z.object({
   ...commonFields,
 }).strict();
 
-function checkSpec(spec: { mtuBytes: number; headerBytes?: number; states?: unknown[]; transitions?: number[][]; delivery: DeliverySpec; queue?: { limitPackets?: number; limitBytes?: number } }, ctx: z.RefinementCtx): void {
+function checkSpec(spec: { type: string; mtuBytes: number; headerBytes?: number; states?: unknown[]; transitions?: number[][]; delivery: DeliverySpec; queue?: { limitPackets?: number; limitBytes?: number } }, ctx: z.RefinementCtx): void {
   const header = spec.headerBytes ?? defaultHeaderBytes(spec.delivery);
   if (header >= spec.mtuBytes) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['headerBytes'], message: `must be smaller than mtuBytes (${spec.mtuBytes}), got ${header}` });
@@ -118,6 +134,9 @@ function checkSpec(spec: { mtuBytes: number; headerBytes?: number; states?: unkn
   }
   if (spec.delivery.mode === 'tcp' && spec.delivery.minRtoMs > spec.delivery.maxRtoMs) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['delivery', 'minRtoMs'], message: 'must not exceed maxRtoMs' });
+  }
+  if (spec.delivery.mode === 'tcp' && spec.delivery.controlPacketsOnLink && spec.delivery.reverseRateBps === undefined && spec.type !== 'constant') {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['delivery', 'reverseRateBps'], message: `is needed with controlPacketsOnLink on a ${spec.type} link (the rate ACKs travel back at)` });
   }
   if (spec.states && !(spec.states as Array<{ rateBps: number }>).some((st) => st.rateBps > 0)) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['states'], message: 'at least one state needs a rate above 0' });

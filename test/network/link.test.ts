@@ -267,7 +267,10 @@ describe('TCP-like delivery', () => {
     expect(l.deliveries.every((x) => x.ok)).toBe(true);
     const st = l.link.stats();
     expect(st.packetsLost + st.packetsDropped).toBeGreaterThan(0);
-    expect(st.retransmissions).toBe(st.packetsLost + st.packetsDropped);
+    // The sender learns of losses from cumulative ACKs only (no SACK): every loss is resent, and
+    // some segments the receiver holds are too (go-back-N after a timeout, reordering taken for
+    // loss). An equality here would need a sender that knows which packets were lost.
+    expect(st.retransmissions).toBeGreaterThanOrEqual(st.packetsLost + st.packetsDropped);
   });
 });
 
