@@ -21,6 +21,8 @@ export interface LinkArgs {
   mtu?: number;
   offsetMs?: number;
   delayMs?: number;
+  /** Data packets to lose, e.g. "5,30": the k-th to leave the bottleneck (1-based). */
+  drop?: string;
   seed?: number;
   json?: boolean;
 }
@@ -62,8 +64,19 @@ export function linkSpecFromArgs(args: LinkArgs): { spec: LinkSpec; label: strin
   if (args.headerBytes !== undefined) over.headerBytes = args.headerBytes;
   if (args.mtu !== undefined) over.mtuBytes = args.mtu;
   if (args.delayMs !== undefined) over.delayMs = args.delayMs;
+  if (args.drop !== undefined) over.loss = { model: 'list', drop: parseDropList(args.drop) };
   spec = validate(linkSpecSchema, { ...spec, ...over }, 'command line');
   return { spec, label };
+}
+
+/** Parses --drop: positive integers separated by commas. */
+export function parseDropList(text: string): number[] {
+  const parts = String(text).split(',').map((x) => x.trim()).filter((x) => x !== '');
+  const drop = parts.map(Number);
+  if (drop.length === 0 || drop.some((k) => !(Number.isInteger(k) && k >= 1))) {
+    throw new UserError(`--drop: expected data packet numbers (integers from 1) separated by commas, e.g. 5,30; got "${text}"`);
+  }
+  return drop;
 }
 
 /** Sends one payload at `atMs` on an otherwise idle link and reports when it is delivered. */
@@ -121,6 +134,7 @@ const command: CommandModule<object, LinkArgs> = {
       .option('mtu', { type: 'number', describe: 'largest IP packet, bytes (default 1500)' })
       .option('offset-ms', { type: 'number', describe: 'start the trace at this ms (default 0 with --trace)' })
       .option('delay-ms', { type: 'number', describe: 'one-way propagation delay, ms (default 0 with --trace)' })
+      .option('drop', { type: 'string', describe: 'lose these data packets, e.g. 5,30: the k-th to leave the bottleneck, 1-based, retransmissions counted, SYNs and ACKs not' })
       .option('seed', { type: 'number', default: 1, describe: 'seed for random parts of the link (loss, jitter, random offset)' })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
       .check((a) => {

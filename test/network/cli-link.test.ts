@@ -2,6 +2,7 @@ import * as path from 'path';
 import yargs from 'yargs';
 import linkCommand, { linkSpecFromArgs, sendOnce } from '../../src/cli/link';
 import { UserError } from '../../src/util/errors';
+import { cliHarness } from '../helpers/cli';
 import { tempFile } from './helpers';
 
 async function runCli(args: string[]): Promise<string> {
@@ -32,6 +33,26 @@ describe('splitsim link', () => {
     expect(await runCli(['link', '--trace', one, '--send', '3000'])).toMatch(/delivered at\s+3 ms/);
   });
 
+  test('--drop loses the listed data packets', async () => {
+    // 3000 B in three datagrams at opportunities 11, 12, 13: losing the second fails the payload.
+    const j = JSON.parse(await runCli(['link', '--trace', one, '--send', '3000', '--at', '10.5', '--drop', '2', '--json']));
+    expect(j).toMatchObject({ deliveredAtMs: null, ok: false, packets: 3 });
+    expect(JSON.parse(await runCli(['link', '--trace', one, '--send', '3000', '--at', '10.5', '--drop', '4,9', '--json']))).toMatchObject({ deliveredAtMs: 13, ok: true });
+    for (const bad of ['0', '2,x', '', '1.5']) {
+      await expect(runCli(['link', '--trace', one, '--send', '3000', '--drop', bad])).rejects.toThrow(/--drop: expected data packet numbers/);
+    }
+  });
+
+  test('--drop on a TCP link: the segment is resent after the timeout', () => {
+    const scen = tempFile('tcp.yaml', [
+      'uplink: { type: constant, rateBps: 12000000, delayMs: 10, delivery: { mode: tcp, handshake: false } }',
+      'downlink: { type: constant, rateBps: 1000000 }',
+    ].join('\n'));
+    // One segment (1 ms on the link), lost, resent when the 1 s initial RTO runs out: 1000 + 1 + 10.
+    const { spec } = linkSpecFromArgs({ scenario: scen, drop: '1' });
+    expect(sendOnce(spec, 1460, 0)).toMatchObject({ ok: true, deliveredAtMs: 1011, retransmissions: 1 });
+  });
+
   test('a bad trace is a UserError naming the file and line', async () => {
     const bad = tempFile('bad.up', '1\n2\nx\n');
     await expect(runCli(['link', '--trace', bad])).rejects.toThrow(new UserError(`${bad}:3: expected a non-negative integer number of milliseconds, found "x"`));
@@ -55,5 +76,20 @@ describe('splitsim link', () => {
     const down = linkSpecFromArgs({ scenario: moved, direction: 'downlink' });
     expect(sendOnce(down.spec, 972, 0).deliveredAtMs).toBeCloseTo(8, 12);
     expect(() => linkSpecFromArgs({})).toThrow(UserError);
+  });
+});
+
+describe('splitsim link (the real command line)', () => {
+  const { maybe, run } = cliHarness('link', 'src/cli/link.js');
+  maybe('--drop', () => {
+    test('loses the listed packets; a bad list exits with code 2 and names the option', () => {
+      const one = tempFile('one.up', '1\n');
+      const ok = run(['link', '--trace', one, '--send', '3000', '--at', '10.5', '--drop', '3', '--json']);
+      expect(ok.code).toBe(0);
+      expect(JSON.parse(ok.stdout)).toMatchObject({ ok: false, deliveredAtMs: null });
+      const bad = run(['link', '--trace', one, '--send', '3000', '--drop', '0']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/--drop: expected data packet numbers/);
+    });
   });
 });
