@@ -1,5 +1,6 @@
 import * as path from 'path';
 import type { Simulator } from '../engine/simulator';
+import { grow } from './arrays';
 import { DelayModel } from './delay';
 import { createLossModel, NoLoss, type LossModel } from './loss';
 import { FluidServer, TraceServer, type Server, type ServiceHost } from './server';
@@ -13,12 +14,6 @@ const LOST = 1;
 // Request flags.
 const R_FAILED = 1;
 const R_RESOLVED = 2;
-
-function grow<T extends Int32Array | Float64Array | Uint8Array>(a: T, size: number): T {
-  const b = new (a.constructor as new (n: number) => T)(size);
-  b.set(a);
-  return b;
-}
 
 /**
  * A one-way link built from a spec: packetization, a bottleneck (constant, Markov-modulated

@@ -1,4 +1,5 @@
 import type { Simulator } from '../engine/simulator';
+import { grow } from './arrays';
 import type { LossModel } from './loss';
 import type { DeliverySpec } from './spec';
 
@@ -81,7 +82,8 @@ export interface TcpLinkParams {
   reverseLoss: LossModel;
 }
 
-function grow<T extends Float64Array | Uint8Array>(a: T, size: number, mask: number, from: number, to: number): T {
+/** A ring of twice the size holding segments from..to-1 (indexed by sequence number & mask). */
+function growRing<T extends Float64Array | Uint8Array>(a: T, size: number, mask: number, from: number, to: number): T {
   const b = new (a.constructor as new (n: number) => T)(size);
   for (let s = from; s < to; s++) b[s & (size - 1)] = a[s & mask];
   return b;
@@ -176,10 +178,10 @@ class Connection {
   append(payloadBytes: number): void {
     if (this.tail - this.una > this.mask) {
       const size = (this.mask + 1) * 2;
-      this.segBytes = grow(this.segBytes, size, this.mask, this.una, this.tail);
-      this.segEnd = grow(this.segEnd, size, this.mask, this.una, this.tail);
-      this.segSentAt = grow(this.segSentAt, size, this.mask, this.una, this.tail);
-      this.segFlags = grow(this.segFlags, size, this.mask, this.una, this.tail);
+      this.segBytes = growRing(this.segBytes, size, this.mask, this.una, this.tail);
+      this.segEnd = growRing(this.segEnd, size, this.mask, this.una, this.tail);
+      this.segSentAt = growRing(this.segSentAt, size, this.mask, this.una, this.tail);
+      this.segFlags = growRing(this.segFlags, size, this.mask, this.una, this.tail);
       this.mask = size - 1;
     }
     const i = this.tail & this.mask;
@@ -635,11 +637,8 @@ export class TcpConnections {
       s = this.cUsed++;
       if (s >= this.cDev.length) {
         const n = this.cDev.length * 2;
-        const d = new Int32Array(n); d.set(this.cDev); this.cDev = d;
-        const k = new Uint8Array(n); k.set(this.cKind); this.cKind = k;
-        const a = new Float64Array(n); a.set(this.cAck); this.cAck = a;
-        const e = new Int32Array(n); e.set(this.cEpoch); this.cEpoch = e;
-        const t = new Float64Array(n); t.set(this.cSentAt); this.cSentAt = t;
+        this.cDev = grow(this.cDev, n); this.cKind = grow(this.cKind, n); this.cAck = grow(this.cAck, n);
+        this.cEpoch = grow(this.cEpoch, n); this.cSentAt = grow(this.cSentAt, n);
       }
     }
     this.cDev[s] = dev;
