@@ -8,6 +8,7 @@ import { SPLITSIM_VERSION } from '../util/version';
  */
 const COMMANDS: Array<() => CommandModule<any, any>> = [
   () => require('./simulate').default,
+  () => require('./pipelines').default,
   () => require('./link').default,
   () => require('./zoo').default,
   () => require('./measure').default,

@@ -102,71 +102,85 @@ export interface RadioEnergy {
 }
 
 /**
- * Accumulates one device's radio energy from its packets' airtime, in the order the link
- * reports them (each at its end time). Overlapping transmissions (uplink and downlink at
- * once, or back-to-back packets) are merged into one active period, which pays the base
- * power once (the larger base of the directions in it); the gap to the next period costs
- * tail power for up to tailMs, and a gap longer than the tail a promotion.
+ * Accumulates one device's radio energy from its packets' airtime. Intervals may be reported
+ * out of time order by up to `reorderMs` (a downlink packet is reported when it leaves the
+ * bottleneck but received a propagation delay later; an uplink packet when its airtime
+ * ends): they are merged into a short list of pending active periods, and a period is
+ * settled once every interval that could still overlap it has been seen. Overlapping
+ * transmissions (uplink and downlink at once, back-to-back packets) form one active period,
+ * which pays the base power once (the larger base of its directions); the gap to the next
+ * period costs tail power for up to tailMs, and a gap longer than the tail a promotion.
  */
 export class RadioMeter {
-  private startMs = NaN;
-  private endMs = NaN;
-  private baseMw = 0;
-  private closedEndMs = -Infinity;
+  /** Pending active periods, disjoint and sorted: [start, end, base] triples. */
+  private pending: number[] = [];
+  /** End of the last settled period (-Infinity before the first). */
+  private settledEnd = -Infinity;
   private readonly e: RadioEnergy = { energyMj: 0, transferMj: 0, tailMj: 0, promotionMj: 0, activeMs: 0, promotions: 0 };
 
-  constructor(readonly model: RadioModel) {}
+  constructor(readonly model: RadioModel, readonly reorderMs = 0) {}
 
   /** A packet of wireBytes occupied the radio from startMs to endMs (direction up or down). */
-  airtime(up: boolean, startMs: number, endMs: number, wireBytes: number): void {
+  airtime(up: boolean, startMs: number, endMs: number, wireBytes: number, nowMs = endMs): void {
     const m = this.model;
     this.e.transferMj += ((up ? m.uplinkMwPerMbps : m.downlinkMwPerMbps) * wireBytes * 8) / 1e6;
     const base = up ? m.uplinkBaseMw : m.downlinkBaseMw;
-    // Never count time already closed into an earlier period twice.
-    const s = Math.max(startMs, this.closedEndMs);
-    if (Number.isNaN(this.startMs)) {
-      this.open(s, endMs, base, true);
-    } else if (s <= this.endMs) {
-      this.startMs = Math.min(this.startMs, s);
-      if (endMs > this.endMs) this.endMs = endMs;
-      if (base > this.baseMw) this.baseMw = base;
-    } else {
-      const gap = s - this.endMs;
-      this.close();
-      this.open(s, endMs, base, gap > m.tailMs);
-      this.chargeTail(Math.min(gap, m.tailMs));
+    // Time already settled is never counted twice (only possible beyond reorderMs).
+    let s = Math.max(startMs, this.settledEnd);
+    let e = Math.max(endMs, s);
+    let b = base;
+    const P = this.pending;
+    const kept: number[] = [];
+    let placed = false;
+    for (let i = 0; i < P.length; i += 3) {
+      const ps = P[i], pe = P[i + 1], pb = P[i + 2];
+      if (pe < s) kept.push(ps, pe, pb);
+      else if (ps > e) {
+        if (!placed) { kept.push(s, e, b); placed = true; }
+        kept.push(ps, pe, pb);
+      } else {
+        s = Math.min(s, ps);
+        e = Math.max(e, pe);
+        b = Math.max(b, pb);
+      }
     }
+    if (!placed) kept.push(s, e, b);
+    this.pending = kept;
+    this.settle(nowMs - this.reorderMs);
   }
 
-  /** Ends the account at the end of the run: the last period pays its full tail. */
+  /** Ends the account at the end of the run: every period settles, the last pays its full tail. */
   finish(): RadioEnergy {
-    if (!Number.isNaN(this.startMs)) {
-      this.close();
-      this.chargeTail(this.model.tailMs);
-      this.startMs = NaN;
+    this.settle(Infinity);
+    if (this.settledEnd > -Infinity) {
+      this.e.tailMj += (this.model.tailMw * this.model.tailMs) / 1000;
+      this.settledEnd = -Infinity;
     }
     this.e.energyMj = this.e.transferMj + this.e.tailMj + this.e.promotionMj;
     return { ...this.e };
   }
 
-  private open(start: number, end: number, base: number, fromIdle: boolean): void {
-    this.startMs = start;
-    this.endMs = end;
-    this.baseMw = base;
-    if (fromIdle && this.model.promotionMs > 0) {
-      this.e.promotions++;
-      this.e.promotionMj += (this.model.promotionMw * this.model.promotionMs) / 1000;
+  /** Settles the pending periods that end before `upTo`. */
+  private settle(upTo: number): void {
+    const m = this.model;
+    const P = this.pending;
+    let i = 0;
+    for (; i < P.length && P[i + 1] < upTo; i += 3) {
+      const start = P[i], end = P[i + 1], base = P[i + 2];
+      const gap = start - this.settledEnd;
+      if (gap > m.tailMs) {
+        if (this.settledEnd > -Infinity) this.e.tailMj += (m.tailMw * m.tailMs) / 1000;
+        if (m.promotionMs > 0) {
+          this.e.promotions++;
+          this.e.promotionMj += (m.promotionMw * m.promotionMs) / 1000;
+        }
+      } else {
+        this.e.tailMj += (m.tailMw * Math.max(0, gap)) / 1000;
+      }
+      this.e.activeMs += end - start;
+      this.e.transferMj += (base * (end - start)) / 1000;
+      this.settledEnd = end;
     }
-  }
-
-  private close(): void {
-    const d = Math.max(0, this.endMs - this.startMs);
-    this.e.activeMs += d;
-    this.e.transferMj += (this.baseMw * d) / 1000;
-    this.closedEndMs = this.endMs;
-  }
-
-  private chargeTail(ms: number): void {
-    this.e.tailMj += (this.model.tailMw * ms) / 1000;
+    if (i > 0) this.pending = P.slice(i);
   }
 }

@@ -1,10 +1,13 @@
 import type { Decision } from './decision';
 import type { SummaryRow } from './summary';
 
-/** Renders rows as a fixed-width text table: first column left-aligned, the rest right. */
-export function formatTable(headers: string[], rows: string[][]): string {
+/**
+ * Renders rows as a fixed-width text table: the first column (and those in `left`)
+ * left-aligned, the rest right-aligned.
+ */
+export function formatTable(headers: string[], rows: string[][], left: readonly number[] = []): string {
   const widths = headers.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
-  const line = (cells: string[]) => cells.map((c, j) => (j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  ');
+  const line = (cells: string[]) => cells.map((c, j) => (j === 0 || left.includes(j) ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  ').trimEnd();
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -34,6 +37,7 @@ export function summaryTables(rows: SummaryRow[], decision?: Decision): string {
       fix(r.bytes_mean, 0), fix(r.e2e_mean_ms, 2), fix(r.e2e_p95_ms, 2), pctCell(r.deadline_miss_ratio, 1),
       fix(r.energy_mj, 1), fix(r.energy_radio_mj, 1), r.pareto === 1 ? '*' : '', r.best === 1 ? 'BEST' : r.feasible === 1 ? 'ok' : String(r.violates),
     ]),
+    [1, 2, 12, 13],
   );
   const stages = formatTable(
     ['pipeline (mean ms)', 'device queue', 'device', 'uplink', 'edge queue', 'edge', 'downlink', 'e2e', 'edge util', 'batch'],

@@ -78,6 +78,14 @@ function sumStats(links: Link[]): LinkStats {
   return total;
 }
 
+/** Airtime of one full packet at the link's slowest positive rate (ms; 1 s for traces). */
+function maxAirtimeMs(spec: LinkSpec): number {
+  const bits = (spec.mtuBytes + spec.linkOverheadBytes) * 8;
+  if (spec.type === 'constant') return (bits * 1000) / spec.rateBps;
+  if (spec.type === 'markov') return (bits * 1000) / Math.min(...spec.states.filter((x) => x.rateBps > 0).map((x) => x.rateBps));
+  return 1000;
+}
+
 /** Rough number of arrivals, to size the request table once. */
 function expectedRequests(s: Scenario): number {
   if (s.duration.requests !== undefined) return s.duration.requests;
@@ -204,7 +212,12 @@ class SplitSystem {
     if (pipeline.tailBatchMs && !pipeline.local && pipeline.tailBatchMs.length < this.maxBatch) {
       throw new Error(`pipeline ${pipeline.name}: tail times for batches up to ${pipeline.tailBatchMs.length}, the edge batches up to ${this.maxBatch}`);
     }
-    if (radio) for (let d = 0; d < nDev; d++) this.radios.push(new RadioMeter(radio));
+    if (radio) {
+      // Intervals reach a meter out of order by at most the downlink's propagation (and
+      // jitter) plus the longest uplink packet's airtime at the link's slowest rate.
+      const reorder = scenario.downlink.delayMs + 10 * scenario.downlink.jitterMs + maxAirtimeMs(scenario.uplink) + 10 * scenario.uplink.jitterMs;
+      for (let d = 0; d < nDev; d++) this.radios.push(new RadioMeter(radio, reorder));
+    }
 
     this.maxRequests = scenario.duration.requests ?? Infinity;
     this.arrivalsEndMs = scenario.duration.seconds !== undefined ? scenario.duration.seconds * 1000 : Infinity;
@@ -219,7 +232,12 @@ class SplitSystem {
     this.evEdgeDone = sim.register((id) => this.edgeDone(id));
     this.evBatchTimer = sim.register(() => { this.batchTimerAtMs = -1; this.startEdgeWork(); });
     this.evBatchDone = sim.register((slot) => this.batchDone(slot));
-    const air = (up: boolean) => (this.radios.length > 0 ? (dev: number, s: number, e: number, b: number) => this.radios[dev].airtime(up, s, e, b) : undefined);
+    // The device's radio sends uplink packets as they leave the bottleneck; it receives downlink
+    // packets when they arrive, the link's propagation delay after they leave it.
+    const downShift = scenario.downlink.delayMs;
+    const air = (up: boolean) => (this.radios.length === 0 ? undefined : up
+      ? (dev: number, s: number, e: number, b: number) => this.radios[dev].airtime(true, s, e, b, this.sim.nowMs)
+      : (dev: number, s: number, e: number, b: number) => this.radios[dev].airtime(false, s + downShift, e + downShift, b, this.sim.nowMs));
     this.uplinks = createLinks(scenario.uplink, nDev, { sim, rng: root.fork('uplink'), name: 'uplink', onDelivered: (id, ok) => this.uplinkDelivered(id, ok), onAirtime: air(true) });
     this.downlinks = createLinks(scenario.downlink, nDev, { sim, rng: root.fork('downlink'), name: 'downlink', onDelivered: (id, ok) => this.downlinkDelivered(id, ok), onAirtime: air(false) });
 
