@@ -20,9 +20,22 @@ const NS3_LIBS = ['core', 'network', 'internet', 'point-to-point', 'applications
 /** Bytes the point-to-point link adds to every packet (its PPP header). */
 const PPP_BYTES = 2;
 
-/** Whether the ns-3 peer can be built here, and why not. */
+/** The ns-3 release the peer is built against (from the library's soname, e.g. "3.37"), or undefined. */
+export function ns3Version(): string | undefined {
+  const list = (dir: string) => { try { return fs.readdirSync(dir); } catch { return []; } };
+  for (const dir of ['/usr/lib', ...list('/usr/lib').map((d) => path.join('/usr/lib', d))]) {
+    const names = list(dir);
+    const m = names.map((n) => /^libns3(?:\.\d+)?-core(?:-\w+)?\.so\.(\d+)$/.exec(n)).find((x) => x);
+    if (m) return `3.${m[1]}`;
+  }
+  return undefined;
+}
+
+/** Whether the ns-3 peer can be built here, and why not (the bounds were set against ns-3.37, Debian 12's). */
 export function ns3Available(): { ok: true } | { ok: false; reason: string } {
   if (!fs.existsSync('/usr/include/ns3/core-module.h')) return { ok: false, reason: 'ns-3 headers not found (apt-get install libns3-dev)' };
+  const version = ns3Version();
+  if (version !== '3.37') return { ok: false, reason: `found ns-${version ?? '3 of unknown version'}, the comparison is set up for ns-3.37` };
   const cxx = spawnSync('g++', ['--version'], { encoding: 'utf8' });
   if (cxx.status !== 0) return { ok: false, reason: 'g++ not found' };
   return { ok: true };
@@ -205,7 +218,7 @@ export async function main(args: string[]): Promise<void> {
   for (const g of groups(rows)) {
     const s = errorStats(g.rows);
     const lossy = g.rows.filter((r) => r.drop.length > 0).length;
-    out.write(`loss ${g.loss.padEnd(3)} delayed ACK ${g.delayedAck ? 'on ' : 'off'}: ${s.cells} cells${g.loss === '0' ? '' : ` (${lossy} with drops)`}, ` +
+    out.write(`loss ${g.loss.padEnd(3)} delayed ACK ${g.delayedAck ? 'on ' : 'off'}: ${s.cells} cells${g.loss === '0' ? '' : ` (${lossy} with a drop list)`}, ` +
       `median |error| ${pct(s.medianAbs)}, worst ${pct(s.worstAbs)}` +
       (s.worst ? ` (${s.worst.rateBps / 1e6} Mbit/s, ${s.worst.delayMs} ms, ${s.worst.bytes} B${s.worst.drop.length ? `, drop ${s.worst.drop.join(',')}` : ''})` : '') + '\n');
   }

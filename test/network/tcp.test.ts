@@ -46,6 +46,10 @@ describe('NewReno loss recovery', () => {
     // arrives 37). The receiver then ACKs up to the hole at 3 (back at 47): a partial ACK, which
     // resends 3 at once (leaves 48, arrives 58 and completes the payload) without a second
     // reduction. The full ACK ends recovery at cwnd = ssthresh, grown by 1460²/4380 bytes.
+    const l = makeLink(spec({}, [2, 4]));
+    l.sendAt(0, 1, 10 * SEG);
+    l.sim.run(47.5); // after the partial ACK: still recovering, toward the recovery point
+    expect(l.link.tcpSenderState()).toMatchObject({ congestion: 'recovery', ssthreshSegments: 3, cwndSegments: 3 });
     const r = run(10, [2, 4]);
     expect(r.at).toBeCloseTo(58, 9);
     expect(r.stats.retransmissions).toBe(2);
