@@ -546,14 +546,3 @@ export function createFeatureCodec(spec: FeatureCodecSpec, model: CodecModelInfo
 }
 
 export { FactorizedCodec };
-
-/** The naive-split codec sweep: every quantiser and entropy stage, plus float16 and float32. */
-export function naiveSplitCodecSpecs(): FeatureCodecSpec[] {
-  const specs: FeatureCodecSpec[] = [{ codec: 'float32' }, { codec: 'float16' }];
-  for (const bits of [8, 6, 4, 2]) {
-    for (const granularity of ['tensor', 'channel'] as const) {
-      for (const entropy of ENTROPY_STAGES) specs.push({ codec: 'quant', bits, granularity, entropy });
-    }
-  }
-  return specs;
-}

@@ -15,9 +15,8 @@ sharp.concurrency(1);
 // Every image is coded once, so libvips' operation cache only costs lookups and memory.
 sharp.cache(false);
 
-/** Input codec formats. */
+/** Input codec formats (registered in registry.ts). */
 export type ImageFormat = 'jpeg' | 'webp' | 'webp-lossless' | 'avif' | 'png' | 'raw';
-export const IMAGE_FORMATS: readonly ImageFormat[] = ['jpeg', 'webp', 'webp-lossless', 'avif', 'png', 'raw'];
 
 /** Data description of an input codec; quality only for lossy formats. */
 export interface ImageCodecSpec {
@@ -34,11 +33,6 @@ export const AVIF_EFFORT = 1;
 /** Whether decoding this format returns the input pixels exactly. */
 export function isLossless(format: ImageFormat): boolean {
   return format === 'webp-lossless' || format === 'png' || format === 'raw';
-}
-
-/** Parameters as a stable string ('quality=50' or ''). */
-export function imageSpecParams(spec: ImageCodecSpec): string {
-  return spec.quality === undefined ? '' : `quality=${spec.quality}`;
 }
 
 function checkSpec(spec: ImageCodecSpec): void {
@@ -89,20 +83,11 @@ export async function decodeImage(bytes: Uint8Array, width: number, height: numb
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-/** Qualities of the lossy sweeps: denser near the top, where accuracy approaches the teacher's. */
+/**
+ * Qualities of the lossy sweeps (registry.ts): denser near the top, where accuracy approaches
+ * the teacher's. Every setting costs a sharp encode and decode and a whole-model inference per
+ * image, hence 19 lossy settings, not 300.
+ */
 export const JPEG_QUALITIES = [10, 30, 50, 70, 80, 90, 95, 100];
 export const WEBP_QUALITIES = [10, 30, 50, 70, 80, 90, 100];
 export const AVIF_QUALITIES = [30, 50, 70, 90];
-
-/**
- * The input-codec sweep: lossy formats at several qualities, plus the lossless ones. Every
- * configuration costs a sharp encode and decode (~1-3 ms each at 28x28, mostly libvips
- * per-call overhead) and a whole-model inference per image, hence a sweep of 22, not 50.
- */
-export function inputCodecSpecs(): ImageCodecSpec[] {
-  const specs: ImageCodecSpec[] = [{ codec: 'raw' }, { codec: 'png' }, { codec: 'webp-lossless' }];
-  for (const quality of JPEG_QUALITIES) specs.push({ codec: 'jpeg', quality });
-  for (const quality of WEBP_QUALITIES) specs.push({ codec: 'webp', quality });
-  for (const quality of AVIF_QUALITIES) specs.push({ codec: 'avif', quality });
-  return specs;
-}

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
+import { CODECS, sweepSpecs } from '../../src/codecs/registry';
 import {
   createFeatureCodec,
   FactorizedCodec,
   FactorizedPrior,
   FeatureCodecSpec,
-  naiveSplitCodecSpecs,
 } from '../../src/codecs/feature';
 import { fromHalfBits, toHalfBits } from '../../src/codecs/float16';
 import { buildHistogramModel, normaliseCounts, readHistogramModel } from '../../src/codecs/histogram';
@@ -72,6 +72,8 @@ function priorArb(shape: [number, number, number]): fc.Arbitrary<FactorizedPrior
       };
     });
 }
+
+const naiveSplitCodecSpecs = () => CODECS.filter((e) => e.kind === 'feature' && !e.needs).flatMap((e) => sweepSpecs(e) as FeatureCodecSpec[]);
 
 describe('feature codecs', () => {
   test('every naive-split codec decodes to exactly its reference (the quantised tensor)', () => {

@@ -1,4 +1,7 @@
-import { decodeImage, encodeImage, inputCodecSpecs, isLossless } from '../../src/codecs/image';
+import { decodeImage, encodeImage, isLossless, type ImageCodecSpec } from '../../src/codecs/image';
+import { CODECS, sweepSpecs } from '../../src/codecs/registry';
+
+const inputCodecSpecs = () => CODECS.filter((e) => e.kind === 'input').flatMap((e) => sweepSpecs(e) as ImageCodecSpec[]);
 
 /** A synthetic 28x28 "garment": a bright blob on black with some texture. */
 function image(): Uint8Array {
