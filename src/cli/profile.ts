@@ -9,7 +9,7 @@ import type { Precision } from '../model/analysis';
 import { initBackend } from '../model/backend';
 import { predictModel, type ModelCost } from '../hardware/cost';
 import { analyzeModelSpec } from '../hardware/model-source';
-import { loadProfile } from '../hardware/profile';
+import { listRuntimes, loadProfile, withRuntime } from '../hardware/profile';
 import { writeFileAtomic } from '../util/atomic';
 import { UserError } from '../util/errors';
 import { SPLITSIM_VERSION } from '../util/version';
@@ -19,6 +19,7 @@ interface Args {
   device: string;
   batch: number;
   precision?: Precision;
+  runtime?: string;
   input?: number;
   csv?: string;
   json?: boolean;
@@ -34,6 +35,7 @@ export function profileJson(cost: ModelCost, meta: Record<string, unknown>): Rec
     ...meta,
     model: cost.model,
     device: cost.device,
+    runtime: cost.runtime,
     framework: cost.framework,
     precision: cost.precision,
     batch: cost.batch,
@@ -52,6 +54,7 @@ export function profileJson(cost: ModelCost, meta: Record<string, unknown>): Rec
       computeMs: l.computeMs,
       memoryMs: l.memoryMs,
       overheadMs: l.overheadMs,
+      utilisation: l.utilisation,
       bound: l.bound,
       ...(l.fusedInto ? { fusedInto: l.fusedInto } : {}),
     })),
@@ -101,26 +104,27 @@ const command: CommandModule<object, Args> = {
       .option('device', { type: 'string', demandOption: true, describe: 'profile name in profiles/ (e.g. jetson-nano) or path to a profile YAML' })
       .option('batch', { type: 'number', default: 1, describe: 'samples per inference (servers batch)' })
       .option('precision', { type: 'string', choices: ['fp32', 'fp16', 'int8'] as const, describe: "default: the profile's defaultPrecision" })
+      .option('runtime', { type: 'string', describe: "the server's runtime, one the profile declares (e.g. h200: tensorrt, pytorch-cudagraph, pytorch-eager); default: the profile's runtime" })
       .option('input', { type: 'number', describe: 'square input size for reference networks (default 224)' })
       .option('csv', { type: 'string', describe: 'also write the per-layer table as CSV to this file' })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of the table' }) as never,
   handler: async (args) => {
     if (!Number.isInteger(args.batch) || args.batch < 1) throw new UserError(`--batch must be a positive integer (got ${args.batch})`);
-    const profile = loadProfile(args.device);
+    const profile = withRuntime(loadProfile(args.device), args.runtime);
     const backend = await initBackend();
     const source = await analyzeModelSpec(args.model, { inputSize: args.input, precision: args.precision ?? profile.defaultPrecision });
     const cost = predictModel(source.analysis, profile, { batch: args.batch, precision: args.precision });
     const shapes = new Map(source.analysis.layers.map((l) => [l.name, l.outputShape]));
     if (args.csv) writeFileAtomic(path.resolve(args.csv), profileCsv(cost, shapes));
     if (args.json) {
-      const meta = { splitsimVersion: SPLITSIM_VERSION, backend, modelKind: source.kind, inputShape: source.analysis.inputShape };
+      const meta = { splitsimVersion: SPLITSIM_VERSION, backend, modelKind: source.kind, inputShape: source.analysis.inputShape, runtimes: listRuntimes(profile) };
       process.stdout.write(JSON.stringify(profileJson(cost, meta), null, 2) + '\n');
       return;
     }
     process.stdout.write(
       [
         `model ${cost.model} (${source.kind}, input ${source.analysis.inputShape.join('x')}, ${si(cost.totalMacs)} MACs, ${si(cost.totalParams)} params)`,
-        `device ${cost.device}: ${profile.framework}; ${cost.precision}, batch ${cost.batch}`,
+        `device ${cost.device}, runtime ${cost.runtime} (${listRuntimes(profile).join(' | ')}): ${cost.framework}; ${cost.precision}, batch ${cost.batch}`,
         '',
         table(cost, shapes),
         '',

@@ -1,6 +1,8 @@
 import { analyzeGraph, type GraphLayer, type LayerGraph } from '../../src/model/analysis';
 import { analyzeReference } from '../../src/model/reference';
-import { energyMj, fusionPlan, predictLayers, predictModel, sumMs, throughputPerS } from '../../src/hardware/cost';
+import {
+  energyMj, fusionPlan, hasInlineActivation, predictLayers, predictModel, splitTimes, splitTimesCurve, sumMs, throughputPerS, utilisation,
+} from '../../src/hardware/cost';
 import { loadProfile, type HardwareProfile } from '../../src/hardware/profile';
 import { UserError } from '../../src/util/errors';
 
@@ -144,5 +146,128 @@ describe('whole model', () => {
     expect(t32).toBeLessThan(32 * t1);
     expect(throughputPerS(a, t4, 32)).toBeCloseTo((32 / t32) * 1e3, 6);
     expect(throughputPerS(a, t4, 32)).toBeGreaterThan(throughputPerS(a, t4, 1));
+  });
+});
+
+describe('GPU kernel model: utilisation, minimum kernel time, runtimes', () => {
+  /** A toy GPU: 10 SMs of 1000 outputs, 1 TFLOP/s at efficiency 0.5, 100 GB/s, 1 us launch, 5 us minimum kernel. */
+  const gpu = (over: Partial<HardwareProfile> = {}): HardwareProfile =>
+    device({
+      compute: { fp32: { peakGflops: 1000, efficiency: EFF } },
+      memory: { bandwidthGBps: 1000, efficiency: 1 },
+      overhead: { perLayerMs: 0.001, minKernelMs: 0.005 },
+      utilisation: { sms: 10, outputsPerSm: 1000 },
+      ...over,
+    });
+  const a = analyzeGraph(graph());
+  const conv = (p: HardwareProfile, batch: number) => predictLayers(a.layers, p, { batch }).find((x) => x.name === 'conv')!;
+
+  test('a conv exposing n outputs reaches n / (n + sms x outputsPerSm) of its rate', () => {
+    // 32x32x32 = 32768 outputs per sample against a width of 10 x 1000.
+    for (const b of [1, 4, 64]) {
+      const n = 32768 * b;
+      const c = conv(gpu(), b);
+      expect(c.utilisation).toBeCloseTo(n / (n + 10000), 12);
+      expect(c.computeMs).toBeCloseTo((1048576 * b) / (1e12 * 0.5 * (n / (n + 10000))) * 1e3, 12);
+    }
+    expect(utilisation(device(), 5)).toBe(1); // no utilisation model: a CPU keeps the roofline
+  });
+
+  test('time grows sub-linearly with batch until the device is full, then linearly', () => {
+    const p = gpu({ utilisation: { sms: 100, outputsPerSm: 10000 } });
+    const t = (b: number) => conv(p, b).timeMs;
+    // Small batches: far below b x t(1); large batches: twice the batch, about twice the time.
+    expect(t(8)).toBeLessThan(3 * t(1));
+    expect(t(4096) / t(2048)).toBeGreaterThan(1.95);
+    expect(t(4096) / t(2048)).toBeLessThan(2.01);
+  });
+
+  test('no kernel is faster than minKernelMs; the launch gap is paid per launch', () => {
+    const tiny = gpu({ overhead: { perLayerMs: 0.001, minKernelMs: 1 } });
+    const c = conv(tiny, 1);
+    expect(c.timeMs).toBeCloseTo(1 + 0.001, 12);
+    expect(c.bound).toBe('overhead');
+    expect(() => predictLayers(a.layers, gpu({ overhead: { perLayerMs: 0, minKernelMs: 0 } }))).not.toThrow();
+  });
+
+  test('a channelTile pads an RGB input conv to the tile (3 of 8 channels used)', () => {
+    const rgb: LayerGraph = {
+      name: 'rgb',
+      outputs: ['c'],
+      layers: [
+        L('in', 'InputLayer', [], [], [64, 64, 3]),
+        L('c', 'Conv2D', ['in'], [[64, 64, 3]], [64, 64, 64], { filters: 64, kernelSize: [3, 3], strides: [1, 1], useBias: false }),
+      ],
+    };
+    const r = analyzeGraph(rgb);
+    const u = (tile?: number) => predictLayers(r.layers, gpu({ utilisation: { sms: 10, outputsPerSm: 1000, ...(tile ? { channelTile: tile } : {}) } })).find((x) => x.name === 'c')!.utilisation;
+    expect(u(8) / u()).toBeCloseTo(3 / 8, 12);
+  });
+
+  test('eager runtimes: the host issues kernels dispatchMs apart while the device works, per-layer times still sum up', () => {
+    const r = analyzeReference('resnet18');
+    const h200 = loadProfile('h200');
+    const graphMs = sumMs(predictLayers(r.layers, h200, { runtime: 'pytorch-cudagraph', batch: 1 }));
+    const eager = predictLayers(r.layers, h200, { runtime: 'pytorch-eager', batch: 1 });
+    const d = h200.runtimes!['pytorch-eager'].overhead!.dispatchMs!;
+    const launches = eager.filter((c) => c.bound !== 'fused' && c.bound !== 'free' && c.type !== 'InputLayer').length;
+    // Batch 1 is host-bound: about one dispatch per kernel; a big batch is device-bound.
+    expect(sumMs(eager)).toBeGreaterThan(launches * d);
+    expect(sumMs(eager)).toBeLessThan(launches * d + graphMs);
+    const big = (rt: string) => sumMs(predictLayers(r.layers, h200, { runtime: rt, batch: 128 }));
+    expect(big('pytorch-eager') / big('pytorch-cudagraph')).toBeLessThan(1.05);
+    // Without dispatch the device clock is the plain sum of kernels.
+    const cg = predictLayers(r.layers, h200, { runtime: 'pytorch-cudagraph' });
+    expect(cg.every((c) => c.overheadMs <= c.timeMs + 1e-12)).toBe(true);
+  });
+
+  test('pytorch runtimes run BN, ReLU, adds and in-layer activations as kernels of their own; tensorrt fuses them', () => {
+    const v = analyzeReference('vgg16');
+    const h200 = loadProfile('h200');
+    const block = (rt: string) => predictLayers(v.layers, h200, { runtime: rt }).find((c) => c.name === 'block1_conv2')!;
+    // The ReLU inside the conv costs a second launch and a read+write of its output in PyTorch.
+    expect(block('pytorch-cudagraph').timeMs).toBeGreaterThan(block('tensorrt').timeMs + h200.overhead.perLayerMs);
+    expect(hasInlineActivation(v.layers.find((l) => l.name === 'block1_conv2')!)).toBe(true);
+    expect(hasInlineActivation(v.layers.find((l) => l.name === 'predictions')!)).toBe(false);
+    const r = analyzeReference('resnet18');
+    const bound = (rt: string) => predictLayers(r.layers, h200, { runtime: rt }).find((c) => c.name === 'layer1.0.bn1')!.bound;
+    expect(bound('tensorrt')).toBe('fused');
+    expect(bound('pytorch-cudagraph')).not.toBe('fused');
+  });
+
+  test('FP32 convs use TF32 tensor cores where the runtime does (Ampere and later), not on Turing', () => {
+    const r = analyzeReference('resnet50');
+    const layer = r.layers.find((l) => l.name === 'layer3.1.conv2')!;
+    expect(layer.category).toBe('conv3x3');
+    const expected = (spec: { peakGflops: number; efficiency: { conv3x3: number } }, u: number) =>
+      ((layer.flops * 64) / (spec.peakGflops * 1e9 * spec.efficiency.conv3x3 * u)) * 1e3;
+    const cost = (d: string) => predictLayers(r.layers, loadProfile(d), { precision: 'fp32', batch: 64 }).find((c) => c.name === layer.name)!;
+    const a100 = cost('a100');
+    expect(a100.computeMs).toBeCloseTo(expected(loadProfile('a100').compute.tf32!, a100.utilisation), 9);
+    const t4 = cost('t4');
+    expect(t4.computeMs).toBeCloseTo(expected(loadProfile('t4').compute.fp32!, t4.utilisation), 9);
+  });
+
+  test('a split point: head + tail cover the model and the curve equals splitTimes at every batch', () => {
+    const r = analyzeReference('resnet18');
+    const h200 = loadProfile('h200');
+    const split = r.splitPoints[4];
+    const curve = splitTimesCurve(r, h200, split, { maxBatch: 16, runtime: 'pytorch-eager' });
+    expect(curve).toHaveLength(16);
+    for (const b of [1, 7, 16]) expect(curve[b - 1]).toEqual(splitTimes(r, h200, split, { batch: b, runtime: 'pytorch-eager' }));
+    const whole = splitTimes(r, h200, 'input', { batch: 4, runtime: 'pytorch-eager' }).tailMs;
+    const s = splitTimes(r, h200, split, { batch: 4, runtime: 'pytorch-eager' });
+    expect(s.headMs + s.tailMs).toBeGreaterThan(whole * 0.99);
+    expect(() => splitTimes(r, h200, split, { runtime: 'nope' })).toThrow(/field 'runtimes'/);
+  });
+
+  test('the server GPUs: batch-1 time is mostly fixed cost, so batching gains far less than the batch', () => {
+    const r = analyzeReference('resnet50');
+    for (const d of ['t4', 'a100', 'h100', 'h200']) {
+      const p = loadProfile(d);
+      const t1 = predictModel(r, p, { batch: 1, precision: 'fp16' }).totalMs;
+      const t64 = predictModel(r, p, { batch: 64, precision: 'fp16' }).totalMs;
+      expect(`${d} ${t64 / t1 > 3 && t64 / t1 < 40}`).toBe(`${d} true`);
+    }
   });
 });
