@@ -84,6 +84,47 @@ maybe('splitsim profile', () => {
   });
 });
 
+maybe('splitsim profile --runtime', () => {
+  test('the runtime changes the prediction and is reported; JSON lists the declared runtimes', () => {
+    const run = (rt: string) => JSON.parse(cli(['profile', '--model', 'resnet18', '--device', 'h200', '--runtime', rt, '--batch', '8', '--json']).stdout);
+    const trt = run('tensorrt');
+    const eager = run('pytorch-eager');
+    expect(trt.runtime).toBe('tensorrt');
+    expect(eager.runtime).toBe('pytorch-eager');
+    expect(eager.runtimes).toEqual(['tensorrt', 'pytorch-cudagraph', 'pytorch-eager']);
+    expect(eager.totalMs).toBeGreaterThan(2 * trt.totalMs);
+    expect(eager.layers.find((l: { name: string }) => l.name === 'layer1.0.bn1').bound).not.toBe('fused');
+    expect(trt.layers.find((l: { name: string }) => l.name === 'conv1').utilisation).toBeLessThan(1);
+    const table = cli(['profile', '--model', 'resnet18', '--device', 'h200', '--runtime', 'pytorch-cudagraph']);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toContain('runtime pytorch-cudagraph (tensorrt | pytorch-cudagraph | pytorch-eager)');
+  });
+
+  test('an undeclared runtime, INT8 without hardware or runtime support, a bad profile: exit 2 naming file and field', () => {
+    let r = cli(['profile', '--model', 'resnet18', '--device', 'h200', '--runtime', 'onnx']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(path.join(ROOT, 'profiles', 'h200.yaml'));
+    expect(r.stderr).toContain("field 'runtimes': no runtime 'onnx' (declared runtimes: tensorrt, pytorch-cudagraph, pytorch-eager)");
+    r = cli(['profile', '--model', 'resnet18', '--device', 'jetson-nano', '--precision', 'int8']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("jetson-nano.yaml: field 'compute.int8'");
+    r = cli(['profile', '--model', 'resnet18', '--device', 'h200', '--runtime', 'pytorch-eager', '--precision', 'int8']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("field 'runtimes.pytorch-eager.precisions'");
+    expect(cli(['profile', '--model', 'resnet18', '--device', 'agx-xavier', '--precision', 'int8', '--runtime', 'tensorrt']).code).toBe(0);
+    const nano = fs.readFileSync(path.join(ROOT, 'profiles', 'jetson-nano.yaml'), 'utf8').replace('name: jetson-nano', 'name: bad2');
+    const bad = path.join(work, 'bad2.yaml');
+    fs.writeFileSync(bad, nano.replace(/minKernelMs: [0-9.]+/, 'minKernelMs: -0.002'));
+    r = cli(['profile', '--model', 'resnet18', '--device', bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${bad}: field 'overhead.minKernelMs'`);
+    fs.writeFileSync(bad, nano.replace('runtime: torch2trt', 'runtime: turbo'));
+    r = cli(['profile', '--model', 'resnet18', '--device', bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${bad}: field 'runtime': 'turbo' is not a declared runtime`);
+  });
+});
+
 maybe('splitsim calibrate', () => {
   test('writes a valid host profile to --out in well under 2 minutes', () => {
     const out = path.join(work, 'mybox.yaml');

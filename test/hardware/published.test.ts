@@ -37,6 +37,26 @@ describe('validation against published batch-1 measurements', () => {
     for (const r of held) expect(Math.abs(r.errorPct)).toBeLessThanOrEqual(40);
   });
 
+  test('issue 13: >= 6 cited batch-1 figures of T4/A100/H100-class GPUs and Jetson AGX Xavier/Orin at FP16 or INT8, none used in fitting: median |error| <= 20 %, worst <= 40 %', () => {
+    const gpu = rows.filter((r) => r.gpuCheck);
+    expect(gpu.length).toBeGreaterThanOrEqual(6);
+    for (const r of gpu) {
+      expect(r.role).toBe('held-out');
+      expect(['fp16', 'int8']).toContain(r.precision);
+      expect(['t4', 'a100', 'h100', 'h200', 'agx-xavier', 'agx-orin']).toContain(r.device);
+      expect(r.source).toMatch(/mlcommons\/inference_results_v[0-9.]+\/closed\/NVIDIA/);
+    }
+    expect(new Set(gpu.map((r) => r.device)).size).toBeGreaterThanOrEqual(4);
+    expect(medianAbs(gpu.map((r) => r.errorPct))).toBeLessThanOrEqual(20);
+    for (const r of gpu) expect(`${r.device} ${r.source} ${Math.abs(r.errorPct) <= 40}`).toMatch(/ true$/);
+  });
+
+  test('the 12 points of issue 4 do not get worse beyond noise (before issue 13: median |error| 3.8 %, worst 22.4 %)', () => {
+    const old = rows.slice(0, 12);
+    expect(medianAbs(old.map((r) => r.errorPct))).toBeLessThanOrEqual(3.8 + 1);
+    for (const r of old) expect(Math.abs(r.errorPct)).toBeLessThanOrEqual(22.4);
+  });
+
   test('errors are computed as (predicted - published) / published', () => {
     for (const r of rows) expect(r.errorPct).toBeCloseTo(((r.predictedMs - r.measuredMs) / r.measuredMs) * 100, 9);
   });
