@@ -63,6 +63,10 @@ function imageCodec(key: ImageFormat, description: string, qualities?: number[],
   };
 }
 
+function floatCodec(key: 'float16' | 'float32', description: string): CodecEntry {
+  return { key, kind: 'feature', description, params: z.object({}).strict(), sweep: [{}], costClass: () => key };
+}
+
 function naiveQuantSweep(): Array<Record<string, string | number>> {
   const out: Array<Record<string, string | number>> = [];
   for (const bits of [8, 6, 4, 2]) {
@@ -91,22 +95,8 @@ export const CODECS: readonly CodecEntry[] = [
     sweep: naiveQuantSweep(),
     costClass: (p) => `quant/${p.entropy}`,
   },
-  {
-    key: 'float16',
-    kind: 'feature',
-    description: 'IEEE half-precision values with the shape',
-    params: z.object({}).strict(),
-    sweep: [{}],
-    costClass: () => 'float16',
-  },
-  {
-    key: 'float32',
-    kind: 'feature',
-    description: 'raw float32 values with the shape',
-    params: z.object({}).strict(),
-    sweep: [{}],
-    costClass: () => 'float32',
-  },
+  floatCodec('float16', 'IEEE half-precision values with the shape'),
+  floatCodec('float32', 'raw float32 values with the shape'),
   {
     key: 'factorized',
     kind: 'feature',

@@ -40,11 +40,12 @@ export function summaryTables(rows: SummaryRow[], decision?: Decision): string {
     [1, 2, 12, 13],
   );
   const stages = formatTable(
-    ['pipeline (mean ms)', 'device queue', 'device', 'uplink', 'edge queue', 'edge', 'downlink', 'e2e', 'edge util', 'batch'],
+    ['pipeline (mean ms)', 'source', 'device queue', 'device', 'uplink', 'edge queue', 'edge', 'downlink', 'e2e', 'edge util', 'batch'],
     rows.map((r) => [
-      String(r.pipeline), fix(r.device_queue_ms, 2), fix(r.device_ms, 2), fix(r.uplink_ms, 2), fix(r.edge_queue_ms, 2),
+      String(r.pipeline), String(r.source), fix(r.device_queue_ms, 2), fix(r.device_ms, 2), fix(r.uplink_ms, 2), fix(r.edge_queue_ms, 2),
       fix(r.edge_ms, 2), fix(r.downlink_ms, 2), fix(r.e2e_mean_ms, 2), pctCell(r.edge_utilization, 1), fix(r.edge_batch_mean, 2),
     ]),
+    [1],
   );
   const parts = [ranked];
   if (decision) parts.push(decisionLine(decision));
