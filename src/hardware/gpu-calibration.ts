@@ -208,6 +208,32 @@ export function summary(errors: number[]): { medianAbsPct: number; worstAbsPct: 
   return { medianAbsPct: medianAbs(errors), worstAbsPct: Math.max(...errors.map(Math.abs)), n: errors.length };
 }
 
+/** Networks the calibration data does not hold: predicted only (no H200 measurement exists). */
+export const UNMEASURED_MODELS = ['resnet50', 'mobilenetv2', 'efficientnet-b0'];
+
+/** A prediction without a measurement: one network, precision and runtime at batch 1, 8 and 64. */
+export interface UnmeasuredRow {
+  model: string;
+  precision: Precision;
+  runtime: string;
+  ms: Record<number, number>;
+}
+
+/** H200 predictions for the networks outside the calibration data. */
+export function unmeasuredRows(profile: HardwareProfile, models = UNMEASURED_MODELS): UnmeasuredRow[] {
+  const rows: UnmeasuredRow[] = [];
+  for (const model of models) {
+    for (const precision of ['fp32', 'fp16'] as Precision[]) {
+      for (const mode of ['cudagraph', 'eager']) {
+        const ms: Record<number, number> = {};
+        for (const batch of [1, 8, 64]) ms[batch] = predictPoint(profile, { model, inputSize: 224, batch, precision, mode, measuredMs: NaN });
+        rows.push({ model, precision, runtime: runtimeOf(mode), ms });
+      }
+    }
+  }
+  return rows;
+}
+
 /** Everything README reports, from the shipped profile (and, for held-out rows, refits). */
 export interface CalibrationReport {
   cudagraph: CurveRow[];
@@ -216,6 +242,7 @@ export interface CalibrationReport {
   heldOutByModel: CurveRow[];
   heldOutGains: GainRow[];
   heldOutFits: Record<string, Record<ParamPath, number>>;
+  unmeasured: UnmeasuredRow[];
 }
 
 /**
@@ -243,6 +270,7 @@ export function calibrationReport(profile = loadProfile('h200'), points = readBa
     heldOutByModel,
     heldOutGains: batchingGains(heldOutByModel),
     heldOutFits,
+    unmeasured: unmeasuredRows(profile),
   };
 }
 
@@ -266,28 +294,25 @@ const line = (what: string, errors: number[]): string => {
   return `${what}: median |error| ${s.medianAbsPct.toFixed(1)} %, worst ${s.worstAbsPct.toFixed(1)} % (${s.n} points)`;
 };
 
+/** A curve table, its summary lines (the acceptance batches too, when asked) and its gains. */
+function curveSection(rows: CurveRow[], what: string, acceptance: boolean, gains?: GainRow[]): string[] {
+  const role = rows[0]?.role ?? 'calibration';
+  const out = [curveTable(rows), ''];
+  if (acceptance) out.push(line(`${what}, batch 1, 8, 64 (${role})`, rows.filter((x) => [1, 8, 64].includes(x.batch)).map((x) => x.errorPct)));
+  out.push(line(`${what}, all batches (${role})`, rows.map((x) => x.errorPct)));
+  if (gains) out.push('', gainTable(gains, role));
+  return [...out, ''];
+}
+
 /** The README section's tables and summary lines. */
 export function reportMarkdown(r: CalibrationReport): string {
-  const acc = r.cudagraph.filter((x) => [1, 8, 64].includes(x.batch));
-  const heldAcc = r.heldOutByModel.filter((x) => [1, 8, 64].includes(x.batch));
   return [
-    curveTable(r.cudagraph),
-    '',
-    line('pytorch-cudagraph, batch 1, 8, 64 (calibration)', acc.map((x) => x.errorPct)),
-    line('pytorch-cudagraph, all batches (calibration)', r.cudagraph.map((x) => x.errorPct)),
-    '',
-    gainTable(r.gains, 'calibration'),
-    '',
-    curveTable(r.heldOutByModel),
-    '',
-    line('leave-one-model-out, batch 1, 8, 64 (held-out)', heldAcc.map((x) => x.errorPct)),
-    line('leave-one-model-out, all batches (held-out)', r.heldOutByModel.map((x) => x.errorPct)),
-    '',
-    gainTable(r.heldOutGains, 'held-out'),
-    '',
-    curveTable(r.eager),
-    '',
-    line('pytorch-eager, all batches (calibration)', r.eager.map((x) => x.errorPct)),
+    ...curveSection(r.cudagraph, 'pytorch-cudagraph', true, r.gains),
+    ...curveSection(r.heldOutByModel, 'leave-one-model-out', true, r.heldOutGains),
+    ...curveSection(r.eager, 'pytorch-eager', false),
+    '| model (no H200 measurement) | precision | runtime | batch 1 ms | batch 8 ms | batch 64 ms | gain t64/t1 |',
+    '|---|---|---|---|---|---|---|',
+    ...r.unmeasured.map((u) => `| ${u.model} | ${u.precision} | ${u.runtime} | ${fmt(u.ms[1])} | ${fmt(u.ms[8])} | ${fmt(u.ms[64])} | ${fmt(u.ms[64] / u.ms[1], 2)} |`),
   ].join('\n');
 }
 

@@ -18,8 +18,8 @@ import { writeFileAtomic } from '../util/atomic';
 import { hostProfile, runCalibration, timeMs } from './calibrate';
 import { predictLayers, sumMs } from './cost';
 import { listZooNames, loadZooLayersModel, ZOO_DIR } from './model-source';
-import { loadProfile, type HardwareProfile } from './profile';
-import { medianAbs, validatePublished } from './published';
+import { defaultRuntime, loadProfile, type HardwareProfile } from './profile';
+import { medianAbs, validatePublished, type ValidationRow } from './published';
 
 /** Predicted and measured time of one layer. */
 export interface HostLayerRow {
@@ -176,6 +176,7 @@ export function errorsByCategory(rows: HostLayerRow[]): Array<{ category: string
 }
 
 const f = (x: number, d = 1): string => x.toFixed(d);
+const signedPct = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(1)} %`;
 
 /** Markdown tables of a host validation. */
 export function hostMarkdown(result: { layers: HostLayerRow[]; models: HostModelRow[] }): string {
@@ -199,18 +200,22 @@ export function hostMarkdown(result: { layers: HostLayerRow[]; models: HostModel
 export function publishedMarkdown(): string {
   const rows = validatePublished();
   const lines = [
-    '| device | model | input | precision | published ms | predicted ms | error | role | source |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| device | model | input | precision | runtime | published ms | predicted ms | error | role | source |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
-    lines.push(`| ${r.device} | ${r.model} | ${r.inputSize} | ${r.precision} | ${r.measuredMs} | ${f(r.predictedMs, 2)} | ${f(r.errorPct)} % | ${r.role} | ${r.source} |`);
+    const runtime = r.runtime ?? defaultRuntime(loadProfile(r.device));
+    lines.push(`| ${r.device} | ${r.model} | ${r.inputSize} | ${r.precision} | ${runtime} | ${f(r.measuredMs, 3)} | ${f(r.predictedMs, 3)} | ${signedPct(r.errorPct)} | ${r.role} | ${r.source} |`);
   }
   const held = rows.filter((r) => r.role === 'held-out');
+  const gpu = rows.filter((r) => r.gpuCheck);
+  const worst = (xs: ValidationRow[]): string => f(Math.max(...xs.map((r) => Math.abs(r.errorPct))));
   lines.push(
     '',
     `Median |error|: ${f(medianAbs(rows.map((r) => r.errorPct)))} % over all ${rows.length} points, ` +
       `${f(medianAbs(held.map((r) => r.errorPct)))} % over the ${held.length} held-out points; ` +
-      `worst ${f(Math.max(...rows.map((r) => Math.abs(r.errorPct))))} %.`,
+      `worst ${worst(rows)} %. Data-centre GPUs and Jetson AGX at FP16/INT8 (${gpu.length} held-out figures): ` +
+      `median ${f(medianAbs(gpu.map((r) => r.errorPct)))} %, worst ${worst(gpu)} %.`,
   );
   return lines.join('\n');
 }
