@@ -98,6 +98,18 @@ describe('shipped profiles', () => {
     expect(['h200', 'h100', 'a100', 't4', 'agx-orin', 'agx-xavier'].map((d) => loadProfile(d).utilisation!.sms)).toEqual([132, 132, 108, 40, 16, 8]);
   });
 
+  test('FP32 on Ampere and later runs on TF32 tensor cores where the runtime does (TensorRT; PyTorch for convs only)', () => {
+    for (const d of ['a100', 'h100', 'h200', 'agx-orin', 'jetson-orin-nano']) {
+      const p = loadProfile(d);
+      expect(p.compute.tf32!.peakGflops).toBeGreaterThan(p.compute.fp32!.peakGflops);
+      expect([...withRuntime(p, 'tensorrt').tf32Categories].sort()).toEqual(['conv', 'conv3x3', 'deconv', 'dense']);
+    }
+    expect([...withRuntime(loadProfile('a100'), 'pytorch-cudagraph').tf32Categories]).not.toContain('dense');
+    for (const d of ['t4', 'agx-xavier', 'jetson-xavier-nx', 'jetson-nano', 'jetson-tx2']) {
+      expect(`${d} ${loadProfile(d).compute.tf32 ?? 'no tf32'}`).toBe(`${d} no tf32`);
+    }
+  });
+
   test('INT8 wherever the hardware has it (AGX Xavier included); not on Maxwell/Pascal Jetsons', () => {
     for (const d of ['agx-xavier', 'jetson-xavier-nx', 'jetson-orin-nano', 'agx-orin', 't4', 'a100', 'h100', 'h200', 'server-cpu']) {
       const p = loadProfile(d);
