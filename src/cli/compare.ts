@@ -153,9 +153,11 @@ export function runCompare(args: CompareArgs): { report: string; file: string; r
   // Device-only sends no feature or image: it is the unsplit reference, not a codec to rank.
   const measured = readMeasurements(input).filter((r) => r.kind !== 'device-only');
   const ranked = paretoRank(measured);
-  const file = path.resolve(args.out ?? 'results', 'compare.csv');
-  const out = new OutputSet();
-  out.add(file, toCsv(ranked as unknown as Array<Record<string, string | number>>, [...COMPARE_COLUMNS]));
+  // --out is a folder (compare.csv goes in it) or, ending in .csv, the file itself.
+  const target = args.out ?? 'results';
+  const file = /\.csv$/i.test(target) ? path.resolve(target) : path.resolve(target, 'compare.csv');
+  const out = new OutputSet(path.dirname(file), 'compare');
+  out.add(path.basename(file), toCsv(ranked as unknown as Array<Record<string, string | number>>, [...COMPARE_COLUMNS]));
   out.commit();
   return { report: compareReport(ranked, args.all ?? false, measured), file, rows: ranked };
 }
@@ -166,7 +168,7 @@ const command: CommandModule<object, CompareArgs> = {
   builder: (y) =>
     y
       .option('in', { type: 'string', describe: 'measurements file (default results/measure/measurements.csv)' })
-      .option('out', { type: 'string', describe: 'output folder for compare.csv (default results)' })
+      .option('out', { type: 'string', describe: 'output folder for compare.csv, or a file name ending in .csv (default results)' })
       .option('all', { type: 'boolean', default: false, describe: 'print every pipeline, not only the Pareto front' }),
   handler: (args) => {
     const { report, file } = runCompare(args);

@@ -5,7 +5,7 @@ import { toCsv } from '../report/csv';
 import { formatTable } from '../report/table';
 import { MEASUREMENT_COLUMNS } from '../measure/aggregate';
 import { DEFAULT_ZOO_DIR, measureZoo, type MeasureResult } from '../measure/measure';
-import { OutputSet } from '../util/atomic';
+import { checkOutputDir, OutputSet } from '../util/atomic';
 import { readZooMeta } from '../model/meta';
 import { UserError } from '../util/errors';
 import { SPLITSIM_VERSION } from '../util/version';
@@ -45,6 +45,7 @@ export async function runMeasure(args: MeasureArgs): Promise<{ result: MeasureRe
   if (args.workers !== undefined && !(Number.isInteger(args.workers) && args.workers >= 1)) {
     throw new UserError(`--workers: expected a positive integer, got ${args.workers}`);
   }
+  if (args.out !== undefined) checkOutputDir(args.out);
   const models = args.models?.split(',').map((s) => s.trim()).filter(Boolean);
   const zooDir = args.zoo ? path.resolve(args.zoo) : undefined;
   const result = await measureZoo({
@@ -58,7 +59,7 @@ export async function runMeasure(args: MeasureArgs): Promise<{ result: MeasureRe
     progress: args.progress,
   });
   const outDir = path.resolve(args.out ?? path.join('results', 'measure'));
-  const out = new OutputSet();
+  const out = new OutputSet(outDir, 'measure');
   const csvFile = path.join(outDir, 'measurements.csv');
   out.add(csvFile, toCsv(result.pipelines.map((p) => ({ ...p.row })), [...MEASUREMENT_COLUMNS]));
   out.add(

@@ -3,13 +3,13 @@ import type { CommandModule } from 'yargs';
 import { loadScenario } from '../config/scenario';
 import { MEASUREMENT_COLUMNS } from '../measure/aggregate';
 import { resolveScenario, type ResolvedScenario } from '../pipelines/resolve';
-import { requestsCsv, toCsv } from '../report/csv';
+import { RequestCsvWriter, toCsv } from '../report/csv';
 import { decide, type Decision, type Objective } from '../report/decision';
 import { summarizeRun, summaryColumns, type SummaryRow } from '../report/summary';
 import { summaryTables } from '../report/table';
 import { offeredLoad, overloadWarnings } from '../sim/capacity';
 import { simulateScenario } from '../sim/system';
-import { OutputSet } from '../util/atomic';
+import { checkOutputDir, OutputSet } from '../util/atomic';
 import { UserError } from '../util/errors';
 import { SPLITSIM_VERSION } from '../util/version';
 
@@ -70,6 +70,7 @@ function checkArgs(a: SimulateArgs): void {
  */
 export async function runSimulate(args: SimulateArgs, log: (msg: string) => void = () => undefined): Promise<SimulateResult> {
   checkArgs(args);
+  if (args.out !== undefined) checkOutputDir(args.out);
   const minAccuracy = parseAccuracy(args.minAccuracy, '--min-accuracy');
   const { scenario: loaded, file } = loadScenario(args.scenario);
   const scenario = { ...loaded, seed: args.seed ?? loaded.seed, deadlineMs: args.deadlineMs ?? loaded.deadlineMs };
@@ -82,7 +83,18 @@ export async function runSimulate(args: SimulateArgs, log: (msg: string) => void
   for (const w of shown) log(`warning: ${w}`);
   if (warnings.length > shown.length) log(`warning: ... and ${warnings.length - shown.length} more overloaded resources (summary.csv *_load columns)`);
 
-  const runs = simulateScenario(scenario, records, { power: resolved.power, radio: resolved.radio });
+  const outDir = path.resolve(args.out ?? path.join('results', scenario.name));
+  const out = new OutputSet(outDir, 'simulate');
+  let csv: RequestCsvWriter | undefined;
+  let runs;
+  try {
+    if (args.requestsCsv) csv = new RequestCsvWriter(out.streamPath('requests.csv'));
+    runs = simulateScenario(scenario, records, { power: resolved.power, radio: resolved.radio, sinkFor: (p) => csv?.sink(p.name) });
+    csv?.close();
+  } catch (e) {
+    out.abort();
+    throw e;
+  }
   const refRecord = records.find((r) => r.name === resolved.reference);
   const reference = refRecord?.samples ? { name: refRecord.name, correct: refRecord.samples.correct } : undefined;
   const radioName = resolved.radio?.name;
@@ -96,10 +108,7 @@ export async function runSimulate(args: SimulateArgs, log: (msg: string) => void
     maxMissRatio: args.maxMiss ?? d.maxMissRatio,
   });
 
-  const outDir = path.resolve(args.out ?? path.join('results', scenario.name));
-  const out = new OutputSet();
-  out.add(path.join(outDir, 'summary.csv'), toCsv(decision.rows, summaryColumns()));
-  if (args.requestsCsv) out.add(path.join(outDir, 'requests.csv'), requestsCsv(runs));
+  out.add('summary.csv', toCsv(decision.rows, summaryColumns()));
   const m = resolved.measurement;
   if (m) {
     out.add(path.join(outDir, 'measurements.csv'), toCsv(m.rows as unknown as Array<Record<string, string | number>>, [...MEASUREMENT_COLUMNS]));

@@ -1,6 +1,6 @@
+import * as fs from 'fs';
 import { stringify } from 'csv-stringify/sync';
-import type { PipelineRun } from '../sim/system';
-import { STATUS_NAMES } from '../sim/requests';
+import { STATUS_NAMES, type RetireSink } from '../sim/requests';
 
 /**
  * Formats a cell: numbers with at most 12 significant digits (so binary noise such as
@@ -26,28 +26,45 @@ export const REQUEST_COLUMNS = [
   'e2e_ms', 'device_ms', 'edge_ms', 'payload_bytes', 'result_bytes',
 ] as const;
 
-/** Every request's timeline of every run, as CSV text (NaN = stage not reached). */
-export function requestsCsv(runs: PipelineRun[]): string {
-  const parts: string[] = [stringify([REQUEST_COLUMNS as unknown as string[]])];
-  const CHUNK = 10000;
-  for (const run of runs) {
-    const T = run.requests;
-    const name = run.pipeline.name;
-    for (let start = 0; start < T.count; start += CHUNK) {
-      const rows: string[][] = [];
-      for (let i = start; i < Math.min(T.count, start + CHUNK); i++) {
-        const completed = STATUS_NAMES[T.status[i]] === 'completed';
-        rows.push([
-          name, String(i), String(T.device[i]), i >= run.firstMeasuredId ? '1' : '0', STATUS_NAMES[T.status[i]],
-          T.sample[i] >= 0 ? String(T.sample[i]) : '', T.correct[i] <= 1 ? String(T.correct[i]) : '', T.batch[i] > 0 ? String(T.batch[i]) : '',
-          formatCell(T.arrivalMs[i]), formatCell(T.deviceStartMs[i]), formatCell(T.deviceEndMs[i]),
-          formatCell(T.edgeArrivalMs[i]), formatCell(T.edgeStartMs[i]), formatCell(T.edgeEndMs[i]), formatCell(T.endMs[i]),
-          completed ? formatCell(T.endMs[i] - T.arrivalMs[i]) : '',
-          formatCell(T.deviceMs[i]), formatCell(T.edgeMs[i]), formatCell(T.payloadBytes[i]), formatCell(T.resultBytes[i]),
-        ]);
-      }
-      parts.push(stringify(rows));
-    }
+/**
+ * Streams requests.csv to a file as requests are retired (arrival order, pipeline after
+ * pipeline), a chunk of rows at a time, so a long run never holds its timelines in memory.
+ */
+export class RequestCsvWriter {
+  private readonly fd: number;
+  private rows: string[][] = [];
+
+  constructor(file: string) {
+    this.fd = fs.openSync(file, 'w');
+    fs.writeSync(this.fd, stringify([REQUEST_COLUMNS as unknown as string[]]));
   }
-  return parts.join('');
+
+  /** The sink of one pipeline's run. */
+  sink(pipeline: string): RetireSink {
+    return (T, i) => {
+      const completed = STATUS_NAMES[T.status[i]] === 'completed';
+      this.rows.push([
+        pipeline, String(T.id[i]), String(T.device[i]), T.measured[i] ? '1' : '0', STATUS_NAMES[T.status[i]],
+        T.sample[i] >= 0 ? String(T.sample[i]) : '', T.correct[i] <= 1 ? String(T.correct[i]) : '', T.batch[i] > 0 ? String(T.batch[i]) : '',
+        formatCell(T.arrivalMs[i]), formatCell(T.deviceStartMs[i]), formatCell(T.deviceEndMs[i]),
+        formatCell(T.edgeArrivalMs[i]), formatCell(T.edgeStartMs[i]), formatCell(T.edgeEndMs[i]), formatCell(T.endMs[i]),
+        completed ? formatCell(T.endMs[i] - T.arrivalMs[i]) : '',
+        formatCell(T.deviceMs[i]), formatCell(T.edgeMs[i]), formatCell(T.payloadBytes[i]), formatCell(T.resultBytes[i]),
+      ]);
+      if (this.rows.length >= 10000) this.flush();
+    };
+  }
+
+  /** Writes the rows held so far. */
+  flush(): void {
+    if (this.rows.length === 0) return;
+    fs.writeSync(this.fd, stringify(this.rows));
+    this.rows = [];
+  }
+
+  /** Flushes and closes the file. */
+  close(): void {
+    this.flush();
+    fs.closeSync(this.fd);
+  }
 }

@@ -1,7 +1,6 @@
 import type { LinkStats } from '../network/link';
 import type { OfferedLoad } from '../sim/capacity';
 import type { PipelineRun } from '../sim/system';
-import { RequestStatus } from '../sim/requests';
 import { SPLITSIM_VERSION } from '../util/version';
 import { batchMeansHalfWidth, mean, pairedDifference, quantileSorted, sampleStd, wilsonHalfWidth95 } from './stats';
 
@@ -70,46 +69,17 @@ export interface SummaryContext {
  * request: the devices' compute and radio energy over the whole run / all its requests.
  */
 export function summarizeRun(run: PipelineRun, ctx: SummaryContext = {}): SummaryRow {
-  const T = run.requests;
+  const L = run.log;
   const p = run.pipeline;
   const first = run.firstMeasuredId;
-  const n = T.count - first;
-  let completed = 0, dropped = 0, inSystem = 0;
-  for (let i = first; i < T.count; i++) {
-    const s = T.status[i];
-    if (s === RequestStatus.Completed) completed++;
-    else if (s === RequestStatus.InSystem) inSystem++;
-    else dropped++;
-  }
-  const e2e = new Float64Array(completed);
-  const payloads = new Float64Array(n);
-  const stage = { device_queue_ms: 0, device_ms: 0, uplink_ms: 0, edge_queue_ms: 0, edge_ms: 0, downlink_ms: 0 };
-  let payload = 0, result = 0, correct = 0, ontime = 0, batchSum = 0, batched = 0;
+  const n = L.n;
+  const completed = L.completed, dropped = L.dropped, inSystem = L.inSystem;
+  const e2e = L.e2e.values();
+  const stage = { ...L.stage };
+  const payload = L.payloadSum, result = L.resultSum, correct = L.correct, ontime = L.onTime;
+  const batchSum = L.batchSum, batched = L.batched;
   const deadline = p.deadlineMs;
-  let misses = dropped;
-  for (let i = first, k = 0; i < T.count; i++) {
-    payload += T.payloadBytes[i];
-    payloads[i - first] = T.payloadBytes[i];
-    result += T.resultBytes[i];
-    if (T.batch[i] > 0) { batchSum += T.batch[i]; batched++; }
-    if (T.status[i] !== RequestStatus.Completed) continue;
-    const a = T.arrivalMs[i], ds = T.deviceStartMs[i], de = T.deviceEndMs[i], ea = T.edgeArrivalMs[i];
-    const es = T.edgeStartMs[i], ee = T.edgeEndMs[i], end = T.endMs[i];
-    stage.device_queue_ms += ds - a;
-    stage.device_ms += de - ds;
-    stage.uplink_ms += ea - de;
-    stage.edge_queue_ms += es - ea;
-    stage.edge_ms += ee - es;
-    stage.downlink_ms += end - ee;
-    const lat = end - a;
-    e2e[k++] = lat;
-    const late = deadline !== undefined && lat > deadline;
-    if (late) misses++;
-    if (T.correct[i] === 1) {
-      correct++;
-      if (!late) ontime++;
-    }
-  }
+  const misses = dropped + L.late;
   for (const key of Object.keys(stage) as Array<keyof typeof stage>) stage[key] = completed > 0 ? stage[key] / completed : NaN;
   const sorted = Float64Array.from(e2e).sort();
   const windowMs = run.endMs - run.warmupEndMs;
@@ -131,13 +101,13 @@ export function summarizeRun(run: PipelineRun, ctx: SummaryContext = {}): Summar
   }
   const paired = ctx.reference && p.samples && ctx.reference.correct.length === samples ? pairedDifference(p.samples.correct, ctx.reference.correct) : undefined;
 
-  const requestsAll = T.count;
+  const requestsAll = run.arrivals;
   const energyCompute = requestsAll > 0 ? run.energy.computeMj / requestsAll : NaN;
   const radio = run.energy.radio;
   const energyRadio = radio && requestsAll > 0 ? radio.energyMj / requestsAll : radio ? NaN : 0;
   const m = p.measured;
   const activeW = run.power?.activeW ?? NaN;
-  const payloadSorted = Float64Array.from(payloads).sort();
+  const payloadSorted = L.payloads.values().sort();
 
   return {
     scenario: run.scenarioName,
@@ -184,7 +154,7 @@ export function summarizeRun(run: PipelineRun, ctx: SummaryContext = {}): Summar
     energy_radio_mj: energyRadio,
     radio_active_ms: radio && requestsAll > 0 ? radio.activeMs / requestsAll : NaN,
     radio_promotions: radio ? radio.promotions : NaN,
-    device_energy_mj: activeW * (n > 0 ? sumRange(T.deviceMs, first, T.count) / n : NaN),
+    device_energy_mj: activeW * (n > 0 ? L.deviceMsSum / n : NaN),
     head_ms: m ? m.headMs : NaN,
     tail_ms: m ? m.tailMs : NaN,
     encode_ms: m ? m.encodeMsMean : NaN,
@@ -212,12 +182,6 @@ export function summarizeRun(run: PipelineRun, ctx: SummaryContext = {}): Summar
     events: run.events,
     splitsim_version: SPLITSIM_VERSION,
   } as SummaryRow;
-}
-
-function sumRange(a: Float64Array, from: number, to: number): number {
-  let s = 0;
-  for (let i = from; i < to; i++) s += a[i];
-  return s;
 }
 
 /** Column order of summary.csv. */

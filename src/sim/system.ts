@@ -6,7 +6,7 @@ import { RadioMeter, type RadioEnergy, type RadioModel } from '../network/radio'
 import type { Scenario } from '../config/scenario';
 import type { DevicePower, PipelineRecord } from '../pipelines/record';
 import { IntFifo } from './fifo';
-import { RequestStatus, RequestTable } from './requests';
+import { historySink, RequestPool, RequestStatus, RequestTable, RunLog, type RetireSink } from './requests';
 
 /** Builds the per-device links of one direction (default: the network module's factory). */
 export type LinkFactory = (spec: LinkSpec, deviceCount: number, ctx: LinkContext) => Link[];
@@ -21,6 +21,10 @@ export interface SimulateOptions {
   power?: DevicePower;
   /** Radio power model of the devices, for radio energy per request. */
   radio?: RadioModel;
+  /** Keep every request's timeline in `requests` (memory grows with the run; tests, diagnostics). */
+  keepRequests?: boolean;
+  /** Also hand every retired request to this sink (e.g. a requests.csv writer), in arrival order. */
+  sink?: RetireSink;
 }
 
 /** Energy the devices spent over a run (all devices, all requests). */
@@ -38,6 +42,11 @@ export interface PipelineRun {
   scenarioName: string;
   pipeline: PipelineRecord;
   seed: number;
+  /** The statistics of the measured requests (always). */
+  log: RunLog;
+  /** Requests that arrived (warm-up included). */
+  arrivals: number;
+  /** Every request's timeline by id, when keepRequests was asked for; else an empty table. */
   requests: RequestTable;
   /** Requests with id >= this are measured (ids follow arrival order); earlier ones are warm-up. */
   firstMeasuredId: number;
@@ -111,6 +120,7 @@ function expectedRequests(s: Scenario): number {
 class SplitSystem {
   readonly sim = new Simulator();
   readonly T: RequestTable;
+  readonly pool: RequestPool;
   private readonly nDev: number;
   private readonly local: boolean;
   private readonly arrivalRng: Rng[] = [];
@@ -182,12 +192,13 @@ class SplitSystem {
   private warmupPending: boolean;
   edgeBusyMs = 0;
 
-  constructor(readonly scenario: Scenario, readonly pipeline: PipelineRecord, readonly seed: number, createLinks: LinkFactory, radio?: RadioModel) {
+  constructor(readonly scenario: Scenario, readonly pipeline: PipelineRecord, readonly seed: number, createLinks: LinkFactory, radio: RadioModel | undefined, sinks: RetireSink[]) {
     const root = new Rng(seed, 'scenario');
     const sim = this.sim;
     const nDev = (this.nDev = scenario.devices.count);
     this.local = pipeline.local === true;
-    this.T = new RequestTable(expectedRequests(scenario) + 1);
+    this.pool = new RequestPool(Math.min(expectedRequests(scenario) + 1, 4096), sinks);
+    this.T = this.pool.T;
     for (let d = 0; d < nDev; d++) {
       this.arrivalRng.push(root.fork(`device[${d}].arrival`));
       this.deviceMsRng.push(root.fork(`device[${d}].deviceMs`));
@@ -262,7 +273,8 @@ class SplitSystem {
     this.sim.run(this.drain ? Infinity : this.arrivalsEndMs);
     const endMs = this.sim.nowMs;
     this.accrue(endMs);
-    if (this.firstMeasuredId < 0) this.firstMeasuredId = this.T.count;
+    this.pool.retireAll();
+    if (this.firstMeasuredId < 0) this.firstMeasuredId = this.pool.arrivals;
     if (Number.isNaN(this.warmupEndMs) || this.warmupEndMs > endMs) {
       // The run ended inside the warm-up: nothing was measured.
       this.warmupEndMs = endMs;
@@ -328,13 +340,15 @@ class SplitSystem {
     if (!this.arrivalsOpen) return;
     const T = this.T;
     const now = this.sim.nowMs;
-    if (this.firstMeasuredId < 0 && now >= this.warmupEndMs) this.firstMeasuredId = T.count;
-    if (!this.timedWarmup && T.count === this.warmupRequests) {
+    const n = this.pool.arrivals;
+    if (this.firstMeasuredId < 0 && now >= this.warmupEndMs) this.firstMeasuredId = n;
+    if (!this.timedWarmup && n === this.warmupRequests) {
       this.accrue(now);
       this.areaAtWarmup = this.area;
       this.warmupEndMs = now;
     }
-    const id = T.add(d, now);
+    const id = this.pool.add(d, now);
+    T.measured[id] = this.firstMeasuredId >= 0 && n >= this.firstMeasuredId ? 1 : 0;
     const p = this.pipeline;
     const ps = p.samples;
     if (ps) {
@@ -352,7 +366,7 @@ class SplitSystem {
     T.resultBytes[id] = p.local ? 0 : p.resultBytes(this.resultRng[d]);
     this.accrue(now);
     this.inSystem++;
-    if (T.count >= this.maxRequests) {
+    if (this.pool.arrivals >= this.maxRequests) {
       this.closeArrivals();
       if (!this.drain) this.sim.stop();
     }
@@ -513,9 +527,11 @@ class SplitSystem {
     const now = this.sim.nowMs;
     this.T.endMs[id] = now;
     this.T.status[id] = status;
+    const closed = this.arrivalType === 'closed' ? this.T.device[id] : -1;
+    this.pool.retireReady();
     this.accrue(now);
     this.inSystem--;
-    if (this.arrivalType === 'closed') this.scheduleNextArrival(this.T.device[id]);
+    if (closed >= 0) this.scheduleNextArrival(closed);
     if (!this.arrivalsOpen && this.drain && this.inSystem === 0) this.sim.stop();
   }
 }
@@ -523,7 +539,10 @@ class SplitSystem {
 /** Simulates one pipeline over a scenario (see SplitSystem) and returns its timelines. */
 export function simulatePipeline(scenario: Scenario, pipeline: PipelineRecord, opts: SimulateOptions = {}): PipelineRun {
   const seed = opts.seed ?? scenario.seed;
-  const m = new SplitSystem(scenario, pipeline, seed, opts.createLinks ?? createDeviceLinks, opts.radio);
+  const log = new RunLog(pipeline.deadlineMs);
+  const history = opts.keepRequests ? new RequestTable(expectedRequests(scenario) + 1) : new RequestTable(16);
+  const sinks = [log.sink, ...(opts.keepRequests ? [historySink(history)] : []), ...(opts.sink ? [opts.sink] : [])];
+  const m = new SplitSystem(scenario, pipeline, seed, opts.createLinks ?? createDeviceLinks, opts.radio, sinks);
   const endMs = m.run();
   let busyMs = 0;
   for (let d = 0; d < m.deviceBusyMs.length; d++) busyMs += m.deviceBusyMs[d];
@@ -539,8 +558,10 @@ export function simulatePipeline(scenario: Scenario, pipeline: PipelineRecord, o
     scenarioName: scenario.name,
     pipeline,
     seed,
-    requests: m.T,
-    firstMeasuredId: Math.min(m.firstMeasuredId, m.T.count),
+    log,
+    arrivals: m.pool.arrivals,
+    requests: history,
+    firstMeasuredId: Math.min(m.firstMeasuredId, m.pool.arrivals),
     warmupEndMs: m.warmupEndMs,
     endMs,
     areaInSystemMs: m.area,
@@ -558,6 +579,10 @@ export function simulatePipeline(scenario: Scenario, pipeline: PipelineRecord, o
 }
 
 /** Simulates every pipeline over the same scenario and seed streams. */
-export function simulateScenario(scenario: Scenario, pipelines: PipelineRecord[], opts: SimulateOptions = {}): PipelineRun[] {
-  return pipelines.map((p) => simulatePipeline(scenario, p, opts));
+export function simulateScenario(
+  scenario: Scenario,
+  pipelines: PipelineRecord[],
+  opts: SimulateOptions & { sinkFor?: (p: PipelineRecord) => RetireSink | undefined } = {},
+): PipelineRun[] {
+  return pipelines.map((p) => simulatePipeline(scenario, p, { ...opts, sink: opts.sinkFor?.(p) ?? opts.sink }));
 }

@@ -77,7 +77,7 @@ describe('pipeline resolution', () => {
     const s = scenario();
     const r = await resolveScenario({ scenario: s, file: 'resolve-test.yaml' }, { only: [STUDENT] });
     const rec = r.records.find((x) => x.name === STUDENT)!;
-    const [run] = simulateScenario(s, [rec]);
+    const [run] = simulateScenario(s, [rec], { keepRequests: true });
     const row = summarizeRun(run);
     const m = rec.measured!;
     const bytes = m.bytesMean;

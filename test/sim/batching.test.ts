@@ -40,7 +40,7 @@ const col = (a: Float64Array | Int32Array, n: number) => Array.from(a.subarray(0
 
 describe('edge batching', () => {
   test('a full batch starts at once; a partial one when its oldest request has waited maxWaitMs', () => {
-    const run = simulatePipeline(scenario(4, 5), record(), { createLinks: instantLinks });
+    const run = simulatePipeline(scenario(4, 5), record(), { createLinks: instantLinks, keepRequests: true });
     const T = run.requests;
     expect(col(T.edgeArrivalMs, 6)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(col(T.edgeStartMs, 6)).toEqual([3, 3, 3, 3, 21, 21]);
@@ -53,13 +53,13 @@ describe('edge batching', () => {
 
   test('alone, a request waits maxWaitMs for company, then runs as a batch of one', () => {
     const s = parseScenario({ ...scenario(4, 5), duration: { requests: 1 } }, 'batch.yaml');
-    const run = simulatePipeline(s, record(), { createLinks: instantLinks });
+    const run = simulatePipeline(s, record(), { createLinks: instantLinks, keepRequests: true });
     expect(run.requests.edgeStartMs[0]).toBe(5);
     expect(run.requests.edgeEndMs[0]).toBe(5 + 1 + 10);
   });
 
   test('maxWaitMs 0: a free worker takes whatever is waiting, up to maxBatch', () => {
-    const run = simulatePipeline(scenario(4, 0), record(), { createLinks: instantLinks });
+    const run = simulatePipeline(scenario(4, 0), record(), { createLinks: instantLinks, keepRequests: true });
     const T = run.requests;
     // 0 runs alone (0..11); 1..4 queue meanwhile and go together at 11 (4 + 14 = 18, to 29); 5 then at 29.
     expect(col(T.edgeStartMs, 6)).toEqual([0, 11, 11, 11, 11, 29]);
@@ -68,7 +68,7 @@ describe('edge batching', () => {
   });
 
   test('maxBatch 1 is the plain FIFO: every request costs decode + tail at batch 1', () => {
-    const run = simulatePipeline(scenario(1, 0), record(), { createLinks: instantLinks });
+    const run = simulatePipeline(scenario(1, 0), record(), { createLinks: instantLinks, keepRequests: true });
     expect(col(run.requests.edgeStartMs, 6)).toEqual([0, 11, 22, 33, 44, 55]);
   });
 });

@@ -30,7 +30,7 @@ async function records(s: Scenario) {
 }
 
 async function runAll(s: Scenario, createLinks?: LinkFactory): Promise<PipelineRun[]> {
-  return simulateScenario(s, await records(s), { createLinks });
+  return simulateScenario(s, await records(s), { createLinks, keepRequests: true });
 }
 
 const column = (run: PipelineRun, f: 'arrivalMs' | 'deviceStartMs' | 'endMs' | 'deviceMs' | 'edgeStartMs' | 'edgeArrivalMs') =>
@@ -224,9 +224,9 @@ describe('runs, warm-up and stopping', () => {
   test('a seed override changes the draws; the same seed repeats them exactly', async () => {
     const s = scenario({ duration: { requests: 200 }, devices: { count: 2, arrival: { type: 'poisson', ratePerS: 10 } } });
     const [p] = await records(s);
-    const a = simulatePipeline(s, p);
-    const b = simulatePipeline(s, p);
-    const c = simulatePipeline(s, p, { seed: 6 });
+    const a = simulatePipeline(s, p, { keepRequests: true });
+    const b = simulatePipeline(s, p, { keepRequests: true });
+    const c = simulatePipeline(s, p, { seed: 6, keepRequests: true });
     expect(column(a, 'endMs')).toEqual(column(b, 'endMs'));
     expect(column(a, 'arrivalMs')).not.toEqual(column(c, 'arrivalMs'));
     expect(c.seed).toBe(6);

@@ -63,7 +63,7 @@ export function edgeQueueScenario(opts: {
 /** Resolves the scenario's pipelines and simulates the first one. */
 export async function runFirst(s: Scenario, createLinks?: LinkFactory): Promise<PipelineRun> {
   const [p] = (await resolveScenario({ scenario: s, file: 'validation.yaml' })).records;
-  return simulatePipeline(s, p, { createLinks });
+  return simulatePipeline(s, p, { createLinks, keepRequests: true });
 }
 
 /** Erlang C: probability that an arrival waits in M/M/c with offered load a = λ/μ. */
