@@ -208,6 +208,75 @@ export function summary(errors: number[]): { medianAbsPct: number; worstAbsPct: 
   return { medianAbsPct: medianAbs(errors), worstAbsPct: Math.max(...errors.map(Math.abs)), n: errors.length };
 }
 
+/** One CSV line split on commas outside double quotes (the shapes in layer_timing.csv are quoted). */
+function csvFields(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (const ch of line) {
+    if (ch === '"') quoted = !quoted;
+    else if (ch === ',' && !quoted) {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out;
+}
+
+/** Measured and predicted time of one module type of one network, summed over its layers. */
+export interface LayerTypeRow {
+  model: string;
+  batch: number;
+  precision: Precision;
+  type: string;
+  layers: number;
+  measuredMs: number;
+  predictedMs: number;
+  errorPct: number;
+}
+
+/** PyTorch module type of each tfjs layer class whose modules run once per forward. */
+const MODULE_OF: Record<string, string> = { Conv2D: 'Conv2d', BatchNormalization: 'BatchNorm2d', MaxPooling2D: 'MaxPool2d', Dense: 'Linear' };
+
+/**
+ * layer_timing.csv as a held-out check (not used in the fit): every leaf module timed on its
+ * own in eager mode, so one call costs the eager runtime's host dispatch plus its kernel.
+ * Compared per module type, summed over a network, for the types whose modules run once per
+ * forward (torchvision reuses one ReLU module per block, and adds are not modules). A conv
+ * is predicted without the activation the tfjs reference writes inside it (its own module).
+ */
+export function layerTypeRows(profile: HardwareProfile, dir = CALIBRATION_DIR): LayerTypeRow[] {
+  const file = path.join(dir, 'layer_timing.csv');
+  if (!fs.existsSync(file)) throw new UserError(`${file}: calibration data not found`);
+  const [header, ...lines] = fs.readFileSync(file, 'utf8').trim().split(/\r?\n/).map(csvFields);
+  const col = (c: string): number => header.indexOf(c);
+  const isolated = structuredClone(profile);
+  isolated.runtimes!['pytorch-cudagraph'].fusion = { ...isolated.runtimes!['pytorch-cudagraph'].fusion, inlineActivation: true };
+  const dispatchMs = getParam(profile, EAGER_PARAMS[0]);
+  const groups = new Map<string, string[][]>();
+  for (const r of lines) {
+    const key = [r[col('model')], r[col('batch')], r[col('dtype')]].join('/');
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const out: LayerTypeRow[] = [];
+  for (const [key, rows] of groups) {
+    const [model, b, precision] = key.split('/') as [string, string, Precision];
+    const batch = Number(b);
+    const a = analysisOf(model, 224, precision);
+    const costs = predictLayers(a.layers, isolated, { batch, precision, runtime: 'pytorch-cudagraph', outputs: new Set(a.outputs) });
+    for (const type of [...new Set(Object.values(MODULE_OF))]) {
+      const measured = rows.filter((r) => r[col('type')] === type);
+      const predicted = costs.filter((c) => MODULE_OF[c.type] === type);
+      if (measured.length === 0) continue;
+      const measuredMs = measured.reduce((x, r) => x + Number(r[col('median_us')]) / 1000, 0);
+      const predictedMs = predicted.reduce((x, c) => x + c.timeMs + dispatchMs, 0);
+      out.push({ model, batch, precision, type, layers: measured.length, measuredMs, predictedMs, errorPct: (predictedMs / measuredMs - 1) * 100 });
+    }
+  }
+  return out;
+}
+
 /** Networks the calibration data does not hold: predicted only (no H200 measurement exists). */
 export const UNMEASURED_MODELS = ['resnet50', 'mobilenetv2', 'efficientnet-b0'];
 
@@ -243,6 +312,7 @@ export interface CalibrationReport {
   heldOutGains: GainRow[];
   heldOutFits: Record<string, Record<ParamPath, number>>;
   unmeasured: UnmeasuredRow[];
+  layerTypes: LayerTypeRow[];
 }
 
 /**
@@ -250,7 +320,7 @@ export interface CalibrationReport {
  * for each calibration network, refit the CUDA-graph parameters on the others only and
  * predict it.
  */
-export function calibrationReport(profile = loadProfile('h200'), points = readBatchCurve()): CalibrationReport {
+export function calibrationReport(profile = loadProfile('h200'), points = readBatchCurve(), dir = CALIBRATION_DIR): CalibrationReport {
   const graph = points.filter((p) => p.mode === 'cudagraph');
   const eager = points.filter((p) => p.mode === 'eager');
   const cudagraph = curveRows(profile, graph, 'calibration');
@@ -271,6 +341,7 @@ export function calibrationReport(profile = loadProfile('h200'), points = readBa
     heldOutGains: batchingGains(heldOutByModel),
     heldOutFits,
     unmeasured: unmeasuredRows(profile),
+    layerTypes: layerTypeRows(profile, dir),
   };
 }
 
@@ -313,6 +384,12 @@ export function reportMarkdown(r: CalibrationReport): string {
     '| model (no H200 measurement) | precision | runtime | batch 1 ms | batch 8 ms | batch 64 ms | gain t64/t1 |',
     '|---|---|---|---|---|---|---|',
     ...r.unmeasured.map((u) => `| ${u.model} | ${u.precision} | ${u.runtime} | ${fmt(u.ms[1])} | ${fmt(u.ms[8])} | ${fmt(u.ms[64])} | ${fmt(u.ms[64] / u.ms[1], 2)} |`),
+    '',
+    '| model | batch | precision | module type | layers | measured ms (sum) | predicted ms (sum) | error | role |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...r.layerTypes.map((t) => `| ${t.model} | ${t.batch} | ${t.precision} | ${t.type} | ${t.layers} | ${fmt(t.measuredMs)} | ${fmt(t.predictedMs)} | ${sgn(t.errorPct)} | held-out |`),
+    '',
+    line('per module type, isolated eager calls (held-out)', r.layerTypes.map((t) => t.errorPct)),
   ].join('\n');
 }
 

@@ -1,7 +1,7 @@
 import * as path from 'path';
 import * as os from 'os';
 import {
-  calibrationReport, CUDAGRAPH_PARAMS, getParam, hasCalibrationData, loss, readBatchCurve, summary, withParams, EAGER_PARAMS,
+  calibrationReport, CUDAGRAPH_PARAMS, layerTypeRows, getParam, hasCalibrationData, loss, readBatchCurve, summary, withParams, EAGER_PARAMS,
 } from '../../src/hardware/gpu-calibration';
 import { loadProfile } from '../../src/hardware/profile';
 
@@ -62,6 +62,16 @@ maybe('H200 pytorch-cudagraph against the measured curves', () => {
       expect(CUDAGRAPH_PARAMS.some((p) => Math.abs(fit[p] / getParam(h200, p) - 1) > 0.01)).toBe(true);
     }
     expect(Number.isFinite(summary(held.map((r) => r.errorPct)).medianAbsPct)).toBe(true);
+  });
+});
+
+maybe('H200 per-layer timings (held out)', () => {
+  test('every matched module type of both networks is compared, summed per network', () => {
+    const rows = layerTypeRows(loadProfile('h200'));
+    expect(rows.filter((r) => r.type === 'Conv2d').map((r) => r.layers)).toEqual([20, 20, 20, 20, 13, 13, 13, 13]);
+    for (const r of rows) expect(r.errorPct).toBeCloseTo((r.predictedMs / r.measuredMs - 1) * 100, 9);
+    // Per-call dispatch is the floor: no summed prediction is below layers x dispatchMs.
+    for (const r of rows) expect(r.predictedMs).toBeGreaterThan(r.layers * 0.02);
   });
 });
 
