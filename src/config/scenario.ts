@@ -15,23 +15,30 @@ const nameSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only, starting with a letter or digit');
 
-const timeMs = () => distributionSchema({ min: 0 });
-const bytes = () => distributionSchema({ min: 0 });
+/*
+ * Ranges: valid-looking but enormous values (a 1e15-byte payload, a 1e308-s run) are refused
+ * here with the range, since no run with them could finish or fit in memory.
+ */
+/** At most 1e9 ms (11.6 days) for one compute time. */
+const timeMs = () => distributionSchema({ min: 0, max: 1e9 });
+/** At most 1e9 bytes (1 GB) per payload. */
+const bytes = () => distributionSchema({ min: 0, max: 1e9 });
+const rate = (what: string) => z.number().finite().min(1e-7, { message: 'must be at least 1e-7 (one request per 116 days)' }).max(1e6, { message: 'must be at most 1e6 per second' }).describe(what);
 
 /** Arrival processes of one device. */
 export const arrivalSchema = z.discriminatedUnion('type', [
   z
     .object({
       type: z.literal('periodic'),
-      fps: z.number().finite().positive().describe('frames per second'),
-      jitterMs: z.number().finite().nonnegative().default(0).describe('each frame arrives uniformly within [0, jitterMs) after its nominal time'),
+      fps: rate('frames per second'),
+      jitterMs: z.number().finite().nonnegative().max(1e9).default(0).describe('each frame arrives uniformly within [0, jitterMs) after its nominal time'),
       phase: z.enum(['random', 'aligned']).default('random').describe('random: each device starts at a random offset within one period; aligned: all at 0'),
     })
     .strict(),
   z
     .object({
       type: z.literal('poisson'),
-      ratePerS: z.number().finite().positive().describe('mean arrivals per second'),
+      ratePerS: rate('mean arrivals per second'),
     })
     .strict(),
   z
@@ -45,8 +52,8 @@ export type ArrivalSpec = z.infer<typeof arrivalSchema>;
 
 /** "How long": either a number of requests or simulated seconds, exactly one. */
 function spanSchema(what: string, allowZero: boolean) {
-  const count = allowZero ? z.number().int().nonnegative() : z.number().int().positive();
-  const secs = allowZero ? z.number().finite().nonnegative() : z.number().finite().positive();
+  const count = (allowZero ? z.number().int().nonnegative() : z.number().int().positive()).max(1e9, { message: 'must be at most 1e9 requests' });
+  const secs = (allowZero ? z.number().finite().nonnegative() : z.number().finite().positive()).max(1e8, { message: 'must be at most 1e8 s (3 years)' });
   return z
     .object({
       requests: count.optional().describe(`${what} in requests (all devices together, by arrival)`),
@@ -148,9 +155,10 @@ export const scenarioSchema = z
     reference: z.string().min(1).optional().describe('pipeline accuracy differences are paired against (default: <model>/device-only, the unsplit model)'),
     devices: z
       .object({
-        count: z.number().int().positive().default(1),
+        count: z.number().int().positive().max(100000, { message: 'must be at most 100000 devices' }).default(1),
         arrival: arrivalSchema,
         profile: z.string().min(1).optional().describe('hardware profile of the devices (profiles/<name>.yaml or a path); needed by measured pipelines'),
+        runtime: z.string().min(1).optional().describe("the device's inference runtime, one the profile declares (default: the profile's)"),
         radio: radioSpecSchema.optional().describe('radio power model of the devices (lte, 3g, wifi, nbiot, lora, or inline)'),
       })
       .strict(),
@@ -158,14 +166,15 @@ export const scenarioSchema = z
     downlink: linkSpecSchema,
     edge: z
       .object({
-        workers: z.number().int().positive().default(1).describe('parallel servers sharing one FIFO queue'),
+        workers: z.number().int().positive().max(100000).default(1).describe('parallel servers sharing one FIFO queue'),
         profile: z.string().min(1).optional().describe('hardware profile of the edge server; needed by measured pipelines'),
-        maxBatch: z.number().int().positive().default(1).describe('largest batch a worker runs at once (1: no batching)'),
-        maxWaitMs: z.number().finite().nonnegative().default(0).describe('a batch smaller than maxBatch starts once its oldest request has waited this long'),
+        runtime: z.string().min(1).optional().describe("the server's runtime, one the profile declares (e.g. tensorrt, pytorch-cudagraph, pytorch-eager)"),
+        maxBatch: z.number().int().positive().max(4096).default(1).describe('largest batch a worker runs at once (1: no batching)'),
+        maxWaitMs: z.number().finite().nonnegative().max(1e7).default(0).describe('a batch smaller than maxBatch starts once its oldest request has waited this long'),
       })
       .strict()
       .default({ workers: 1, maxBatch: 1, maxWaitMs: 0 }),
-    deadlineMs: z.number().finite().positive().optional().describe('end-to-end deadline for every pipeline'),
+    deadlineMs: z.number().finite().positive().max(1e12).optional().describe('end-to-end deadline for every pipeline'),
     decision: decisionSchema.default({ objective: 'latency', maxMissRatio: 0.05 }),
     pipelines: z.union([z.literal('all'), z.array(pipelineEntrySchema).min(1, 'at least one pipeline')]),
   })

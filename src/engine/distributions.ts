@@ -9,6 +9,9 @@ export type Sampler = (rng: Rng) => number;
 
 const finite = () => z.number().finite();
 
+/** Longest empirical list accepted (a million values; larger lists belong in a file). */
+export const MAX_SAMPLES = 1_000_000;
+
 const deterministicSchema = z
   .object({ type: z.literal('deterministic'), value: finite().describe('the constant value') })
   .strict();
@@ -60,7 +63,7 @@ const lognormalSchema = z
 const empiricalSchema = z
   .object({
     type: z.literal('empirical'),
-    samples: z.array(finite()).min(1, 'needs at least one sample').describe('values resampled with replacement'),
+    samples: z.array(finite()).min(1, 'needs at least one sample').max(MAX_SAMPLES, `at most ${MAX_SAMPLES} samples`).describe('values resampled with replacement'),
   })
   .strict();
 
@@ -90,6 +93,19 @@ export type DistributionInput = number | number[] | DistributionSpec;
 export interface DistributionFieldOptions {
   /** Smallest value the quantity may take (0 for times and sizes). */
   min?: number;
+  /** Largest mean (and, for bounded specs, largest value) the quantity may have. */
+  max?: number;
+}
+
+/** Upper bound of the values a bounded spec can produce (its mean for unbounded ones). */
+function specMax(d: DistributionSpec): number {
+  switch (d.type) {
+    case 'deterministic': return d.value;
+    case 'uniform': return d.max;
+    case 'normal': return d.max ?? d.mean;
+    case 'empirical': { let m = -Infinity; for (const x of d.samples) if (x > m) m = x; return m; }
+    default: return distributionMean(d);
+  }
 }
 
 /** Lower bound of the values a spec can produce (normal draws are clamped at `floor`). */
@@ -100,7 +116,7 @@ function specMin(d: DistributionSpec): number {
     case 'uniform': return d.min;
     case 'normal': return d.min ?? -Infinity;
     case 'lognormal': return 0;
-    case 'empirical': return Math.min(...d.samples);
+    case 'empirical': { let m = Infinity; for (const x of d.samples) if (x < m) m = x; return m; }
   }
 }
 
@@ -118,6 +134,7 @@ function forward(ctx: z.RefinementCtx, error: z.ZodError): void {
  */
 export function distributionSchema(opts: DistributionFieldOptions = {}) {
   const min = opts.min ?? -Infinity;
+  const max = opts.max ?? Infinity;
   const below = (x: number) => x < min;
   const rangeMsg = `must be >= ${min}`;
   return z.unknown().transform((value, ctx): DistributionSpec => {
@@ -173,6 +190,10 @@ export function distributionSchema(opts: DistributionFieldOptions = {}) {
         : spec.type === 'empirical' ? (Array.isArray(value) ? [spec.samples.findIndex(below)] : ['samples', spec.samples.findIndex(below)])
         : [];
       ctx.addIssue({ code: z.ZodIssueCode.custom, path, message: rangeMsg });
+      return z.NEVER;
+    }
+    if (specMax(spec) > max) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be at most ${max} (${spec.type === 'exponential' || spec.type === 'lognormal' ? 'mean' : 'largest value'} ${specMax(spec)})` });
       return z.NEVER;
     }
     return spec;

@@ -8,6 +8,17 @@ import { z } from 'zod';
 
 const nonNeg = z.number().nonnegative().finite();
 const prob = z.number().min(0).max(1);
+/*
+ * Physical ranges. Values outside them are valid numbers but no link has them, and they would
+ * make a run take forever (a packet every 1e300 ms, a rate change every 1e-300 ms) or exhaust
+ * memory; they are refused with the range in the message.
+ */
+/** At most 1e7 ms (2.8 hours) for any one-way delay, jitter or timer. */
+const MAX_DELAY_MS = 1e7;
+const delayField = () => nonNeg.max(MAX_DELAY_MS, { message: `must be at most ${MAX_DELAY_MS} ms (2.8 hours)` });
+const timerField = () => z.number().positive().finite().max(MAX_DELAY_MS, { message: `must be at most ${MAX_DELAY_MS} ms (2.8 hours)` });
+/** Rates from 1 bit/s (below any real radio, LoRa SF12 is 250) to 10 Tbit/s. */
+const rateField = () => z.number().finite().min(1, { message: 'must be at least 1 bit/s' }).max(1e13, { message: 'must be at most 1e13 bit/s (10 Tbit/s)' });
 
 /** Per-packet loss on the channel, drawn when a packet leaves the bottleneck. */
 export const lossSchema = z.discriminatedUnion('model', [
@@ -36,30 +47,30 @@ export const deliverySchema = z.discriminatedUnion('mode', [
   z.object({ mode: z.literal('datagram') }).strict(),
   z.object({
     mode: z.literal('arq'),
-    rtoMs: z.number().positive().finite().describe('time from a lost transmission to its retransmission, ms'),
+    rtoMs: timerField().describe('time from a lost transmission to its retransmission, ms'),
     maxRetries: z.number().int().nonnegative().default(4).describe('retransmissions before the payload fails'),
   }).strict(),
   z.object({
     mode: z.literal('tcp'),
     initialWindowSegments: z.number().int().positive().default(10).describe('initial congestion window (RFC 6928)'),
-    initialRtoMs: z.number().positive().finite().default(1000).describe('RTO before any RTT sample (RFC 6298)'),
-    minRtoMs: z.number().positive().finite().default(200).describe('lower bound of the RTO (Linux uses 200 ms)'),
-    maxRtoMs: z.number().positive().finite().default(60000).describe('upper bound of the backed-off RTO'),
+    initialRtoMs: timerField().default(1000).describe('RTO before any RTT sample (RFC 6298)'),
+    minRtoMs: timerField().default(200).describe('lower bound of the RTO (Linux uses 200 ms)'),
+    maxRtoMs: timerField().default(60000).describe('upper bound of the backed-off RTO'),
     maxRetries: z.number().int().nonnegative().default(15).describe('timeouts in a row (or SYNs resent) before the connection is given up and its payloads fail'),
     handshake: z.boolean().default(true).describe('a new connection first waits one round trip (SYN, SYN-ACK)'),
-    ackDelayMs: nonNeg.optional().describe('one-way delay of ACKs on the reverse path (default: delayMs)'),
+    ackDelayMs: delayField().optional().describe('one-way delay of ACKs on the reverse path (default: delayMs)'),
     delayedAck: z.union([
       z.literal(false),
       z.object({
         count: z.number().int().min(2).default(2).describe('segments per ACK (RFC 1122 allows up to 2 full segments)'),
-        timeoutMs: z.number().positive().finite().default(40).describe('longest wait for the next segment, ms (Linux: 40, ns-3: 200, RFC 1122: at most 500)'),
+        timeoutMs: timerField().default(40).describe('longest wait for the next segment, ms (Linux: 40, ns-3: 200, RFC 1122: at most 500)'),
       }).strict(),
     ]).default(false).describe('receiver delays ACKs; false = an ACK for every segment'),
     controlPacketsOnLink: z.boolean().default(false)
       .describe('SYNs and the handshake ACK queue and pay airtime on this link, SYN-ACKs and ACKs on a reverse path of reverseRateBps; all of them can be lost'),
-    reverseRateBps: z.number().positive().finite().optional()
+    reverseRateBps: rateField().optional()
       .describe('rate of the reverse path for SYN-ACKs and ACKs with controlPacketsOnLink (default: rateBps of a constant link)'),
-    idleResetMs: z.number().positive().finite().optional()
+    idleResetMs: timerField().optional()
       .describe('after this long idle the connection is closed; the next payload opens a new one'),
   }).strict(),
 ]);
@@ -72,14 +83,14 @@ export const queueSchema = z.object({
 }).strict();
 
 const commonFields = {
-  delayMs: nonNeg.default(0).describe('one-way propagation delay, ms'),
-  jitterMs: nonNeg.default(0).describe('jitter: half-width (uniform), standard deviation (normal) or scale (pareto), ms'),
+  delayMs: delayField().default(0).describe('one-way propagation delay, ms'),
+  jitterMs: delayField().default(0).describe('jitter: half-width (uniform), standard deviation (normal) or scale (pareto), ms'),
   jitterDistribution: z.enum(['uniform', 'normal', 'pareto']).default('uniform'),
   reorder: z.boolean().default(false).describe('let jitter reorder packets (otherwise a packet never overtakes the previous one)'),
-  mtuBytes: z.number().int().positive().default(1500).describe('largest IP packet, bytes'),
+  mtuBytes: z.number().int().min(68, { message: 'must be at least 68 bytes (the IPv4 minimum, RFC 791)' }).max(65535, { message: 'must be at most 65535 bytes' }).default(1500).describe('largest IP packet, bytes'),
   headerBytes: z.number().int().nonnegative().optional()
     .describe('IP+transport header bytes per packet (default 28 = IPv4+UDP; 40 = IPv4+TCP for tcp delivery)'),
-  linkOverheadBytes: z.number().int().nonnegative().default(0).describe('link-layer bytes added to every packet on the bottleneck'),
+  linkOverheadBytes: z.number().int().nonnegative().max(65535).default(0).describe('link-layer bytes added to every packet on the bottleneck'),
   queue: queueSchema.optional().describe('drop-tail limits; omitted = unlimited'),
   loss: lossSchema.default({ model: 'none' }),
   delivery: deliverySchema.default({ mode: 'datagram' }),
@@ -90,16 +101,18 @@ const commonFields = {
 /** Constant service rate. */
 export const constantLinkSchema = z.object({
   type: z.literal('constant'),
-  rateBps: z.number().positive().finite().describe('link rate in bits per second'),
-  dutyCycle: z.number().positive().max(1).default(1)
+  rateBps: rateField().describe('link rate in bits per second'),
+  dutyCycle: z.number().min(1e-4, { message: 'must be at least 0.0001 (0.01 %)' }).max(1).default(1)
     .describe('fraction of time the sender may transmit (e.g. 0.01 in EU868 LoRaWAN sub-bands)'),
   ...commonFields,
 }).strict();
 
 /** One state of a Markov-modulated rate. */
 export const markovStateSchema = z.object({
-  rateBps: nonNeg.describe('service rate in this state, bits per second (0 = outage)'),
-  meanSojournMs: z.number().positive().finite().describe('mean (exponential) time spent in this state, ms'),
+  rateBps: nonNeg.max(1e13, { message: 'must be at most 1e13 bit/s (10 Tbit/s)' }).refine((r) => r === 0 || r >= 1, { message: 'must be 0 (an outage) or at least 1 bit/s' })
+    .describe('service rate in this state, bits per second (0 = outage)'),
+  meanSojournMs: z.number().finite().min(1, { message: 'must be at least 1 ms (faster rate changes are below packet scale and would flood the run with events)' })
+    .max(1e9, { message: 'must be at most 1e9 ms' }).describe('mean (exponential) time spent in this state, ms'),
 }).strict();
 
 /** Rate that switches between states after exponential sojourns (Gilbert–Elliott with 2 states). */
@@ -108,7 +121,7 @@ export const markovLinkSchema = z.object({
   states: z.array(markovStateSchema).min(2),
   transitions: z.array(z.array(prob)).optional()
     .describe('row i: probabilities of jumping from state i to each state (default: uniform over the others)'),
-  dutyCycle: z.number().positive().max(1).default(1),
+  dutyCycle: z.number().min(1e-4, { message: 'must be at least 0.0001 (0.01 %)' }).max(1).default(1),
   ...commonFields,
 }).strict();
 

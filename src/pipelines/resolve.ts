@@ -11,9 +11,9 @@ import type { LoadedScenario, Scenario } from '../config/scenario';
 import { classCost, loadCodecCosts, predictCostMs, type CodecCosts } from '../codecs/cost';
 import { entryOf, specParamsOf } from '../codecs/registry';
 import { distributionMean, makeSampler } from '../engine/distributions';
-import { splitTimes } from '../hardware/cost';
+import { splitTimes, splitTimesCurve } from '../hardware/cost';
 import { analyzeModelSpec } from '../hardware/model-source';
-import { loadProfile, type HardwareProfile } from '../hardware/profile';
+import { listRuntimes, loadProfile, withRuntime, type HardwareProfile } from '../hardware/profile';
 import type { MeasurementRow } from '../measure/aggregate';
 import { measurePipelines } from '../measure/measure';
 import type { ModelAnalysis } from '../model/analysis';
@@ -63,15 +63,24 @@ export interface ResolveOptions {
   log?: (msg: string) => void;
 }
 
-/** Loads a profile named in a scenario: a name in profiles/, or a path relative to the scenario file. */
-function scenarioProfile(name: string, file: string, field: string, P: Problems): HardwareProfile | undefined {
+/**
+ * Loads a profile named in a scenario (a name in profiles/, or a path relative to the
+ * scenario file) with the runtime the scenario asks for (default: the profile's).
+ */
+function scenarioProfile(name: string, runtime: string | undefined, file: string, field: string, P: Problems): HardwareProfile | undefined {
   const isPath = name.includes('/') || name.includes(path.sep);
+  let profile: HardwareProfile;
   try {
-    return loadProfile(isPath ? path.resolve(path.dirname(file), name) : name);
+    profile = loadProfile(isPath ? path.resolve(path.dirname(file), name) : name);
   } catch (e) {
-    P.add(field, e instanceof UserError ? e.message : String(e));
+    P.add(`${field}.profile`, e instanceof UserError ? e.message : String(e));
     return undefined;
   }
+  if (runtime !== undefined && !listRuntimes(profile).includes(runtime)) {
+    P.add(`${field}.runtime`, `profile '${profile.name}' does not declare runtime '${runtime}' (it has: ${listRuntimes(profile).join(', ')})`);
+    return undefined;
+  }
+  return withRuntime(profile, runtime);
 }
 
 /** Single-thread speed of the host the codecs were calibrated on relative to a profile's CPU. */
@@ -96,8 +105,8 @@ export async function resolveScenario(loaded: LoadedScenario, opts: ResolveOptio
     measured = measured.filter((r) => opts.only!.includes(pipelineName(r)) || pipelineName(r) === ex.reference);
     declared = declared.filter((d) => opts.only!.includes(d.name));
   }
-  const device = s.devices.profile ? scenarioProfile(s.devices.profile, file, 'devices.profile', P) : undefined;
-  const edge = s.edge.profile ? scenarioProfile(s.edge.profile, file, 'edge.profile', P) : undefined;
+  const device = s.devices.profile ? scenarioProfile(s.devices.profile, s.devices.runtime, file, 'devices', P) : undefined;
+  const edge = s.edge.profile ? scenarioProfile(s.edge.profile, s.edge.runtime, file, 'edge', P) : undefined;
   let costs: CodecCosts | undefined;
   if (measured.length > 0) {
     try {
@@ -198,8 +207,7 @@ function measuredRecord(
   const n = r.bytes.length;
   const head = splitTimes(c.analysis, c.device, ref.split).headMs;
   const local = ref.split === DEVICE_ONLY;
-  const tailBatchMs = new Float64Array(local ? 0 : c.maxBatch);
-  for (let b = 1; b <= tailBatchMs.length; b++) tailBatchMs[b - 1] = splitTimes(c.analysis, c.edge, ref.split, { batch: b }).tailMs;
+  const tailBatchMs = local ? new Float64Array(0) : Float64Array.from(splitTimesCurve(c.analysis, c.edge, ref.split, { maxBatch: c.maxBatch }), (t) => t.tailMs);
   const deviceMs = new Float64Array(n);
   const decodeMs = new Float64Array(n);
   let costClass = '';

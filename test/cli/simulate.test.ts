@@ -194,7 +194,7 @@ maybe('splitsim simulate', () => {
 
   const BAD: Array<[string, string | null, RegExp]> = [
     ['a missing scenario', null, /missing\.yaml: scenario not found/],
-    ['a negative rate', SMALL.replace('ratePerS: 8', 'ratePerS: -8'), /field 'devices\.arrival\.ratePerS'/],
+    ['a negative rate', SMALL.replace('ratePerS: 8', 'ratePerS: -8'), /field 'devices\.arrival\.ratePerS': must be at least 1e-7/],
     ['a misspelled field', SMALL.replace('edgeMs: {', 'edgeMS: {'), /field 'pipelines\[0\]': unknown field\(s\) 'edgeMS'/],
     ['a non-YAML file', '{{{ this is : not: yaml', /not valid YAML/],
   ];

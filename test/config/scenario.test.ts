@@ -75,7 +75,7 @@ describe('loadScenario', () => {
 
   test.each([
     ['a missing file', null, /nope\.yaml: scenario not found/],
-    ['a negative rate', VALID.replace('ratePerS: 5', 'ratePerS: -5'), /field 'devices\.arrival\.ratePerS': Number must be greater than 0/],
+    ['a negative rate', VALID.replace('ratePerS: 5', 'ratePerS: -5'), /field 'devices\.arrival\.ratePerS': must be at least 1e-7/],
     ['a negative link rate', VALID.replace('rateBps: 1000000', 'rateBps: -1'), /field 'uplink\.rateBps'/],
     ['a misspelled field', VALID.replace('deviceMs: 5', 'deviceMS: 5'), /field 'pipelines\[0\]': unknown field\(s\) 'deviceMS' \(misspelled\?\)/],
     ['a misspelled top-level field', VALID + 'deadlinMs: 5\n', /unknown field\(s\) 'deadlinMs'/],
