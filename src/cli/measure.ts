@@ -105,7 +105,7 @@ const command: CommandModule<object, MeasureArgs> = {
     const checks = studentCheck(result, args.zoo ? path.resolve(args.zoo) : DEFAULT_ZOO_DIR);
     process.stdout.write(
       `measured ${result.pipelines.length} pipelines on ${result.indices.length} samples ` +
-        `(${result.timing.measured} run, ${result.timing.cached} from cache) in ${result.timing.wallS.toFixed(1)} s ` +
+        `(${result.timing.measured} run, ${result.timing.cached} from cache; ${result.timing.sampleRuns} pipeline-samples run now) in ${result.timing.wallS.toFixed(1)} s ` +
         `with ${result.timing.workers} worker(s), tfjs backend ${result.backend}\n`,
     );
     if (checks.length) {

@@ -201,3 +201,8 @@ export function readCacheEntry(dir: string, key: string): { record: CacheRecord;
     return undefined;
   }
 }
+
+/** Removes an entry (absent is fine). */
+export function removeCacheEntry(dir: string, key: string): void {
+  try { fs.unlinkSync(path.join(dir, `${key}.json`)); } catch { /* absent */ }
+}

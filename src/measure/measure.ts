@@ -12,13 +12,16 @@ import { pipelineName, type PipelineRef } from '../pipelines/ref';
 import { UserError } from '../util/errors';
 import { PACKAGE_ROOT, SPLITSIM_VERSION } from '../util/version';
 import { aggregate, type MeasurementRow } from './aggregate';
-import { cacheKey, defaultCacheDir, hashSamples, readCacheEntry, writeCacheEntry, type SampleResults } from './cache';
-import { runParallel, type JobEnvironment } from './parallel';
+import { cacheKey, defaultCacheDir, hashSamples, readCacheEntry, removeCacheEntry, writeCacheEntry, type SampleResults } from './cache';
+import { concatResults, makeUnits, runUnits, type JobEnvironment } from './parallel';
+import { sha256 } from './cache';
 import { Progress } from './progress';
 
 /** Default folders of the zoo and the dataset. */
 export const DEFAULT_ZOO_DIR = ZOO_DIR;
 export const DEFAULT_DATA_DIR = path.join(PACKAGE_ROOT, 'data');
+/** Samples per block of work (and per stored partial result of a running measurement). */
+export const BLOCK_SAMPLES = 200;
 /** Size of the Fashion-MNIST test set. */
 export const TEST_SET_SIZE = 10000;
 
@@ -86,7 +89,7 @@ export interface MeasureResult {
   models: Array<{ name: string; hash: string }>;
   datasetHash: string;
   /** How the run went: counts and wall time, for stderr and logs, never for result files. */
-  timing: { measured: number; cached: number; wallS: number; workers: number };
+  timing: { measured: number; cached: number; wallS: number; workers: number; sampleRuns: number };
 }
 
 function defaultEnv(): JobEnvironment {
@@ -137,31 +140,60 @@ export async function measurePipelines(refs: PipelineRef[], opts: MeasureOptions
   }
   const pending = [...unique.values()].filter((r) => !found.has(pipelineName(r)));
   const workers = Math.max(1, opts.workers ?? Math.min(2, os.cpus().length));
-  let measured = new Map<string, SampleResults>();
+  const measured = new Map<string, SampleResults>();
+  let sampleRuns = 0;
   if (pending.length > 0) {
-    const units = pending.length * indices.length;
-    const show = opts.progress ?? (process.stderr.isTTY === true || units > 100000);
-    const progress = new Progress(units, show, `measuring ${pending.length} pipeline(s) x ${indices.length} samples`);
+    // Work is cut into blocks of consecutive samples; each finished block is stored at once
+    // (a partial entry per pipeline and block), so a killed run resumes where it stopped.
+    const blockSize = BLOCK_SAMPLES;
+    const nBlocks = Math.ceil(indices.length / blockSize);
+    const blockKey = (name: string, b: number) => sha256(keys.get(name)!, `block=${b}/${blockSize}`);
+    const record = (ref: PipelineRef, n: number) => ({
+      pipeline: pipelineName(ref), model: ref.model, modelHash: models.get(ref.model)!.hash, datasetHash, split: ref.split,
+      codec: ref.codec ?? null, samples: n, samplesHash, backend, splitsimVersion: SPLITSIM_VERSION,
+    });
+    const blocks = new Map<string, Array<SampleResults | undefined>>();
+    for (const ref of pending) {
+      const parts: Array<SampleResults | undefined> = [];
+      for (let b = 0; b < nBlocks; b++) {
+        const hit = useCache ? readCacheEntry(cacheDir, blockKey(pipelineName(ref), b)) : undefined;
+        parts.push(hit && hit.results.bytes.length === Math.min(blockSize, indices.length - b * blockSize) ? hit.results : undefined);
+      }
+      blocks.set(pipelineName(ref), parts);
+    }
     const modelDirs = Object.fromEntries([...models].map(([n, e]) => [n, e.dir]));
-    const out = await runParallel(pending, indices, { modelDirs, dataDir, chunk: opts.chunk ?? 200, workers, env, onProgress: (d) => progress.add(d) });
+    // A unit is a model's pipelines on one block: those still missing that block.
+    const units0 = makeUnits(pending, indices, { modelDirs, dataDir, blockSize, chunk: opts.chunk ?? 200 })
+      .map((u) => ({ ...u, pipelines: u.pipelines.filter((p) => !blocks.get(pipelineName(p))![u.block]) }))
+      .filter((u) => u.pipelines.length > 0)
+      .map((u, i) => ({ ...u, id: i }));
+    const total = units0.reduce((a, u) => a + u.pipelines.length * u.indices.length, 0);
+    sampleRuns = total;
+    const show = opts.progress ?? (process.stderr.isTTY === true || total > 100000);
+    const progress = new Progress(total, show, `measuring ${pending.length} pipeline(s) x ${indices.length} samples`);
+    const ran = await runUnits(units0, {
+      workers,
+      env,
+      onProgress: (d) => progress.add(d),
+      onUnit: (u, results) => {
+        const b = u.block;
+        for (const p of u.pipelines) {
+          const name = pipelineName(p);
+          const r = results.get(name)!;
+          blocks.get(name)![b] = r;
+          if (useCache) writeCacheEntry(cacheDir, blockKey(name, b), record(p, r.bytes.length), r);
+        }
+      },
+    });
     progress.finish();
-    if (out.backend !== backend) throw new Error(`workers ran tfjs on ${out.backend}, this process on ${backend}`);
-    measured = out.results;
-    if (useCache) {
-      for (const ref of pending) {
-        const name = pipelineName(ref);
-        writeCacheEntry(cacheDir, keys.get(name)!, {
-          pipeline: name,
-          model: ref.model,
-          modelHash: models.get(ref.model)!.hash,
-          datasetHash,
-          split: ref.split,
-          codec: ref.codec ?? null,
-          samples: indices.length,
-          samplesHash,
-          backend,
-          splitsimVersion: SPLITSIM_VERSION,
-        }, measured.get(name)!);
+    if (ran !== undefined && ran !== backend) throw new Error(`workers ran tfjs on ${ran}, this process on ${backend}`);
+    for (const ref of pending) {
+      const name = pipelineName(ref);
+      const full = concatResults(blocks.get(name)! as SampleResults[]);
+      measured.set(name, full);
+      if (useCache) {
+        writeCacheEntry(cacheDir, keys.get(name)!, record(ref, indices.length), full);
+        for (let b = 0; b < nBlocks; b++) removeCacheEntry(cacheDir, blockKey(name, b));
       }
     }
   }
@@ -176,7 +208,7 @@ export async function measurePipelines(refs: PipelineRef[], opts: MeasureOptions
     indices,
     models: [...models.values()].map((e) => ({ name: e.name, hash: e.hash })),
     datasetHash,
-    timing: { measured: pending.length, cached: unique.size - pending.length, wallS: (Date.now() - t0) / 1000, workers },
+    timing: { measured: pending.length, cached: unique.size - pending.length, wallS: (Date.now() - t0) / 1000, workers, sampleRuns },
   };
 }
 
