@@ -20,7 +20,7 @@ interface Args {
 
 /** `calibrate --codecs`: fits the codec CPU-time models and writes profiles/codecs/host.yaml. */
 async function calibrateCodecsCommand(args: Args): Promise<void> {
-  const file = path.resolve(args.out ?? CODEC_COSTS_FILE);
+  const file = path.resolve(args.out!);
   if (!/\.ya?ml$/.test(file)) throw new UserError(`--out ${args.out}: a codec cost file must end in .yaml`);
   if (args.hostSysbench !== undefined && !(args.hostSysbench > 0)) throw new UserError(`--host-sysbench: expected a positive rate (events/s), got ${args.hostSysbench}`);
   const t0 = Date.now();
@@ -36,12 +36,16 @@ const command: CommandModule<object, Args> = {
   describe: 'Measure this machine with tfjs micro-benchmarks and write a host hardware profile (--codecs: codec CPU-time models)',
   builder: (y) =>
     y
-      .option('out', { type: 'string', describe: 'file to write (default profiles/host.yaml, or profiles/codecs/host.yaml with --codecs)' })
+      .option('out', { type: 'string', describe: 'file to write (required; profiles/host.yaml, or profiles/codecs/host.yaml with --codecs, replaces the shipped one)' })
       .option('codecs', { type: 'boolean', default: false, describe: 'time every codec setting and fit the codec CPU-time models instead' })
       .option('host-sysbench', { type: 'number', describe: "this host's single-thread sysbench cpu rate, when sysbench is not installed" }) as never,
   handler: async (args) => {
+    // The shipped profiles are committed data: replacing one must be asked for by name.
+    if (args.out === undefined) {
+      throw new UserError(`--out: required: the file to write (e.g. --out my-host.yaml; --out ${path.relative(process.cwd(), args.codecs ? CODEC_COSTS_FILE : path.join(PROFILES_DIR, 'host.yaml'))} replaces the shipped one)`);
+    }
     if (args.codecs) return calibrateCodecsCommand(args);
-    const file = path.resolve(args.out ?? path.join(PROFILES_DIR, 'host.yaml'));
+    const file = path.resolve(args.out);
     if (!/\.ya?ml$/.test(file)) throw new UserError(`--out ${args.out}: a profile file must end in .yaml`);
     const name = path.basename(file).replace(/\.ya?ml$/, '');
     const result = await runCalibration((m) => process.stderr.write(`  ${m}\n`));

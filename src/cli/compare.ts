@@ -51,6 +51,8 @@ export function readMeasurements(file: string): CompareInput[] {
     throw new UserError(`${file}: measurements not found (run 'splitsim measure' first)`);
   }
   let records: Array<Record<string, string>>;
+  // Every CSV splitsim writes ends its last row with a newline: without one it was cut short.
+  if (text.length > 0 && !text.endsWith('\n')) throw new UserError(`${file}: the file ends in the middle of a row (truncated?)`);
   try {
     const [header, ...body] = parseCsv(text);
     records = body.map((cells, i) => {

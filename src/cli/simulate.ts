@@ -7,7 +7,10 @@ import { RequestCsvWriter, toCsv } from '../report/csv';
 import { decide, type Decision, type Objective } from '../report/decision';
 import { summarizeRun, summaryColumns, type SummaryRow } from '../report/summary';
 import { summaryTables } from '../report/table';
+import type { Simulator } from '../engine/simulator';
+import { checkBudget, DEFAULT_BUDGET, eventGuard, type Budget } from '../sim/budget';
 import { offeredLoad, overloadWarnings } from '../sim/capacity';
+import { Progress } from '../util/progress';
 import { simulateScenario } from '../sim/system';
 import { checkOutputDir, OutputSet } from '../util/atomic';
 import { UserError } from '../util/errors';
@@ -27,6 +30,9 @@ export interface SimulateArgs {
   deadlineMs?: number;
   maxMiss?: number;
   workers?: number;
+  maxRequests?: number;
+  maxEvents?: number;
+  quiet?: boolean;
 }
 
 /** What a simulate run produced. */
@@ -56,6 +62,8 @@ function checkArgs(a: SimulateArgs): void {
   int(a.seed, '--seed', 0, 0xffffffff);
   int(a.samples, '--samples', 1, 10000);
   int(a.workers, '--workers', 1, 64);
+  if (a.maxRequests !== undefined && !(a.maxRequests >= 1 && Number.isFinite(a.maxRequests))) throw new UserError(`--max-requests: expected a positive number, got ${a.maxRequests}`);
+  if (a.maxEvents !== undefined && !(a.maxEvents >= 1 && Number.isFinite(a.maxEvents))) throw new UserError(`--max-events: expected a positive number, got ${a.maxEvents}`);
   if (a.objective !== undefined && !['latency', 'p95', 'energy'].includes(a.objective)) throw new UserError(`--objective: expected latency, p95 or energy, got '${a.objective}'`);
   if (a.maxAccuracyDrop !== undefined && !(a.maxAccuracyDrop >= 0 && a.maxAccuracyDrop <= 100)) throw new UserError(`--max-accuracy-drop: expected points from 0 to 100, got ${a.maxAccuracyDrop}`);
   if (a.deadlineMs !== undefined && !(a.deadlineMs > 0 && Number.isFinite(a.deadlineMs))) throw new UserError(`--deadline-ms: expected a positive number of ms, got ${a.deadlineMs}`);
@@ -77,6 +85,8 @@ export async function runSimulate(args: SimulateArgs, log: (msg: string) => void
   const resolved = await resolveScenario({ scenario, file }, { samples: args.samples, only: args.pipeline, log, workers: args.workers });
   let records = resolved.records;
   if (args.deadlineMs !== undefined) records = records.map((r) => ({ ...r, deadlineMs: args.deadlineMs }));
+  const budget: Budget = { maxRequests: args.maxRequests ?? DEFAULT_BUDGET.maxRequests, maxEvents: args.maxEvents ?? DEFAULT_BUDGET.maxEvents };
+  const estimates = checkBudget(scenario, records, budget, file);
   const loads = records.map((r) => offeredLoad(scenario, r));
   const warnings = overloadWarnings(scenario, records, loads);
   const shown = warnings.slice(0, 10);
@@ -89,7 +99,22 @@ export async function runSimulate(args: SimulateArgs, log: (msg: string) => void
   let runs;
   try {
     if (args.requestsCsv) csv = new RequestCsvWriter(out.streamPath('requests.csv'));
-    runs = simulateScenario(scenario, records, { power: resolved.power, radio: resolved.radio, sinkFor: (p) => csv?.sink(p.name) });
+    // Progress in events (estimated) over all pipelines: on a terminal, or for long runs anywhere.
+    const totalEvents = estimates.reduce((a, b) => a + b, 0);
+    const progress = new Progress(totalEvents, !args.quiet && (process.stderr.isTTY === true || totalEvents > 5e7), `simulating ${records.length} pipeline(s)`);
+    let doneEvents = 0;
+    runs = simulateScenario(scenario, records, {
+      power: resolved.power,
+      radio: resolved.radio,
+      sinkFor: (p) => csv?.sink(p.name),
+      tickFor: (p, i) => {
+        const guard = eventGuard(p.name, estimates[i], budget, () => sim.eventsProcessed, () => sim.nowMs);
+        let sim!: Simulator;
+        return (s) => { sim = s; guard(); progress.set(doneEvents + Math.min(s.eventsProcessed, estimates[i])); };
+      },
+      onDone: (i) => { doneEvents += estimates[i]; progress.set(doneEvents); },
+    });
+    progress.finish();
     csv?.close();
   } catch (e) {
     out.abort();
@@ -175,9 +200,12 @@ const command: CommandModule<object, SimulateArgs> = {
       .option('max-miss', { type: 'number', describe: 'largest acceptable share of requests missing the deadline (default 0.05)' })
       .option('requests-csv', { type: 'boolean', default: false, describe: "also write requests.csv: every request's timeline" })
       .option('workers', { type: 'number', describe: 'measurement processes (default 2)' })
+      .option('max-requests', { type: 'number', describe: `refuse runs of more requests per pipeline (default ${DEFAULT_BUDGET.maxRequests}, about 1 GB)` })
+      .option('max-events', { type: 'number', describe: `refuse or stop runs of more events per pipeline (default ${DEFAULT_BUDGET.maxEvents})` })
+      .option('quiet', { type: 'boolean', default: false, describe: 'no progress bar on stderr' })
       .option('pipeline', { type: 'string', array: true, describe: 'simulate only these pipelines (repeatable; names as printed)' }) as never,
   handler: async (args) => {
-    const res = await runSimulate(args, (msg) => process.stderr.write(`splitsim: ${msg}\n`));
+    const res = await runSimulate(args, (msg) => { if (!args.quiet || msg.startsWith('warning')) process.stderr.write(`splitsim: ${msg}\n`); });
     const shown = res.files.map((f) => {
       const rel = path.relative(process.cwd(), f);
       return rel.startsWith('..') || path.isAbsolute(rel) ? f : rel;

@@ -4,8 +4,31 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { UserError } from '../util/errors';
 
-/** Reads a file, turning a missing or unreadable file into a UserError naming it. */
-export function readTextFile(file: string, what = 'file'): string {
+/** Largest text file read by default (YAML scenarios, profiles): 16 MB. */
+export const MAX_TEXT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Checks that `file` is a regular file of at most maxBytes before anything reads it: a
+ * directory, a device (/dev/zero), a FIFO or a socket is refused by type, a huge file by size.
+ */
+export function checkRegularFile(file: string, what: string, maxBytes: number): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserError(`${file}: ${what} not found`);
+    if (code === 'ELOOP') throw new UserError(`${file}: ${what} path loops (symbolic links)`);
+    throw new UserError(`${file}: cannot read ${what} (${code ?? String(e)})`);
+  }
+  if (st.isDirectory()) throw new UserError(`${file}: expected a ${what}, found a directory`);
+  if (!st.isFile()) throw new UserError(`${file}: expected a ${what}, found a special file (device, FIFO or socket)`);
+  if (st.size > maxBytes) throw new UserError(`${file}: ${what} is ${st.size} bytes, more than the ${maxBytes} accepted`);
+}
+
+/** Reads a file, turning a missing, special, oversized or unreadable file into a UserError naming it. */
+export function readTextFile(file: string, what = 'file', maxBytes = MAX_TEXT_BYTES): string {
+  checkRegularFile(file, what, maxBytes);
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (e) {
@@ -24,7 +47,13 @@ export function parseYaml(text: string, file: string): unknown {
     const line = err.linePos?.[0]?.line;
     throw new UserError(`${file}${line ? `:${line}` : ''}: not valid YAML: ${err.message.split('\n')[0]}`);
   }
-  const value = doc.toJS();
+  let value: unknown;
+  try {
+    // Aliases expanding past this count are a resource-exhaustion attack (a 'billion laughs').
+    value = doc.toJS({ maxAliasCount: 1000 });
+  } catch (e) {
+    throw new UserError(`${file}: YAML refused: ${(e as Error).message.split('\n')[0]}`);
+  }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new UserError(`${file}: expected a YAML mapping at the top level`);
   }
@@ -60,10 +89,12 @@ export function loadYaml<T extends z.ZodTypeAny>(schema: T, file: string, what =
 
 /**
  * Resolves a name against a folder: a bare name ("lte" or "lte.yaml") is looked up in
- * `dir`; anything with a path separator is taken as given.
+ * `dir`; anything with a path separator is taken as given, and so is a bare file name that
+ * exists in the working directory (a user's own my.yaml wins over a shipped one).
  */
 export function resolveNamed(name: string, dir: string, ext = '.yaml'): string {
   if (name.includes('/') || name.includes(path.sep)) return name;
+  if ((name.endsWith(ext) || name.endsWith('.yml')) && fs.existsSync(name) && fs.statSync(name).isFile()) return path.resolve(name);
   const withExt = name.endsWith(ext) || name.endsWith('.yml') ? name : name + ext;
   return path.join(dir, withExt);
 }

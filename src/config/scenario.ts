@@ -201,9 +201,18 @@ export interface LoadedScenario {
 export function loadScenario(nameOrPath: string): LoadedScenario {
   const file = path.resolve(resolveNamed(nameOrPath, SCENARIOS_DIR));
   const s = parseScenario(parseYaml(readTextFile(file, 'scenario'), file), file);
-  // Trace paths are relative to the scenario file; a bad trace fails here, before any run.
+  // Trace paths are relative to the scenario file; a bad trace fails here, before any run,
+  // naming the scenario's field as well as the trace file and line.
   const dir = path.dirname(file);
-  return { scenario: { ...s, uplink: resolveLinkSpec(s.uplink, dir), downlink: resolveLinkSpec(s.downlink, dir) }, file };
+  const link = (spec: Scenario['uplink'], field: 'uplink' | 'downlink') => {
+    try {
+      return resolveLinkSpec(spec, dir);
+    } catch (e) {
+      if (e instanceof UserError) throw new UserError(`${file}: field '${field}.file': ${e.message}`);
+      throw e;
+    }
+  };
+  return { scenario: { ...s, uplink: link(s.uplink, 'uplink'), downlink: link(s.downlink, 'downlink') }, file };
 }
 
 /** Validates an already-parsed scenario object (e.g. built in code); `file` names it in errors. */

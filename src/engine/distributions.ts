@@ -146,7 +146,7 @@ export function distributionSchema(opts: DistributionFieldOptions = {}) {
       }
       spec = { type: 'deterministic', value };
     } else if (Array.isArray(value)) {
-      const r = z.array(finite()).min(1, 'needs at least one sample').safeParse(value);
+      const r = z.array(finite()).min(1, 'needs at least one sample').max(MAX_SAMPLES, `at most ${MAX_SAMPLES} samples`).safeParse(value);
       if (!r.success) {
         forward(ctx, r.error);
         return z.NEVER;

@@ -16,6 +16,11 @@ export class Simulator {
   nowMs = 0;
   /** Number of events processed so far. */
   eventsProcessed = 0;
+  /**
+   * Called every 2^20 events (and may throw to abort the run): progress reports and budget
+   * guards, at a cost of one test per event.
+   */
+  onTick: (() => void) | undefined;
 
   /** Registers a handler and returns its event type id. */
   register(handler: Handler): number {
@@ -38,6 +43,9 @@ export class Simulator {
   /** Number of pending events. */
   get pending(): number { return this.queue.size; }
 
+  /** Time of the next pending event (Infinity when none): lets a real-time driver sleep until then. */
+  get nextEventMs(): number { return this.queue.peekTime(); }
+
   /** Stops the run after the current event. */
   stop(): void { this.stopped = true; }
 
@@ -49,7 +57,7 @@ export class Simulator {
     while (!this.stopped && q.size > 0 && q.peekTime() <= untilMs) {
       q.pop();
       this.nowMs = q.poppedTime;
-      this.eventsProcessed++;
+      if ((++this.eventsProcessed & 0xfffff) === 0 && this.onTick) this.onTick();
       h[q.poppedType](q.poppedArg);
     }
     if (!this.stopped && untilMs !== Infinity && this.nowMs < untilMs) this.nowMs = untilMs;

@@ -9,8 +9,9 @@ import { analyzeModel, analyzeGraph, type ModelAnalysis, type Precision } from '
 import { tf } from '../model/backend';
 import { registerCustomLayers } from '../model/layers';
 import { REFERENCE_NAMES, referenceGraph } from '../model/reference';
-import { listZooModels, ZOO_DIR } from '../model/meta';
+import { listZooModels, readShard, ZOO_DIR } from '../model/meta';
 import { loadZooModel } from '../model/zoo';
+import { checkRegularFile } from '../config/load';
 import { UserError } from '../util/errors';
 
 export { ZOO_DIR };
@@ -28,8 +29,10 @@ export async function loadLayersModelFile(jsonPath: string): Promise<tf.LayersMo
     weightsManifest?: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
   };
   try {
+    checkRegularFile(jsonPath, 'model file', 256 * 1024 * 1024);
     json = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
   } catch (e) {
+    if (e instanceof UserError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new UserError(`${jsonPath}: ${code === 'ENOENT' ? 'model file not found' : `not a readable model.json (${(e as Error).message})`}`);
   }
@@ -38,11 +41,7 @@ export async function loadLayersModelFile(jsonPath: string): Promise<tf.LayersMo
   const specs: tf.io.WeightsManifestEntry[] = [];
   const buffers: Buffer[] = [];
   for (const group of json.weightsManifest ?? []) {
-    for (const p of group.paths) {
-      const file = path.join(dir, p);
-      if (!fs.existsSync(file)) throw new UserError(`${jsonPath}: weight shard ${p} not found next to it`);
-      buffers.push(fs.readFileSync(file));
-    }
+    for (const p of group.paths) buffers.push(readShard(dir, p, jsonPath));
     specs.push(...group.weights);
   }
   const all = Buffer.concat(buffers);

@@ -12,9 +12,11 @@ import { PACKAGE_ROOT } from '../util/version';
 
 const positive = (what: string) =>
   z.number({ required_error: `missing (${what})`, invalid_type_error: `must be a number (${what})` })
+    .finite({ message: `must be a finite number (${what})` })
     .positive({ message: `must be a positive number (${what})` });
 const nonNegative = (what: string) =>
   z.number({ required_error: `missing (${what})`, invalid_type_error: `must be a number (${what})` })
+    .finite({ message: `must be a finite number (${what})` })
     .nonnegative({ message: `must be a non-negative number (${what})` });
 const eff = (what: string) => positive(`fraction of peak reached by ${what} layers`).max(4, {
   message: 'must be at most 4 (a fraction of the datasheet peak; above 1 only for Winograd-style savings)',

@@ -15,7 +15,7 @@ import { aggregate, type MeasurementRow } from './aggregate';
 import { cacheKey, defaultCacheDir, hashSamples, readCacheEntry, removeCacheEntry, writeCacheEntry, type SampleResults } from './cache';
 import { concatResults, makeUnits, runUnits, type JobEnvironment } from './parallel';
 import { sha256 } from './cache';
-import { Progress } from './progress';
+import { Progress } from '../util/progress';
 
 /** Default folders of the zoo and the dataset. */
 export const DEFAULT_ZOO_DIR = ZOO_DIR;

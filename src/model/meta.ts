@@ -6,7 +6,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { z } from 'zod';
-import { formatZodError } from '../config/load';
+import { checkRegularFile, formatZodError } from '../config/load';
 import { UserError } from '../util/errors';
 import { PACKAGE_ROOT } from '../util/version';
 
@@ -58,6 +58,7 @@ export type ZooMeta = z.infer<typeof zooMetaSchema>;
 /** Reads a JSON file; a missing, unreadable or malformed file is a UserError naming it. */
 export function readJson(file: string, what: string): unknown {
   let text: string;
+  checkRegularFile(file, what, 256 * 1024 * 1024);
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
@@ -108,11 +109,31 @@ export function hashModelFiles(dir: string): string {
     throw new UserError(`${modelFile}: not valid JSON (${(e as Error).message})`);
   }
   for (const group of manifest) {
-    for (const p of Array.isArray(group.paths) ? group.paths : []) add(String(p), fs.readFileSync(path.join(dir, String(p))));
+    for (const p of Array.isArray(group.paths) ? group.paths : []) add(String(p), readShard(dir, String(p), modelFile));
   }
   const metaFile = path.join(dir, 'meta.json');
   if (fs.existsSync(metaFile)) add('meta.json', fs.readFileSync(metaFile));
   return h.digest('hex');
+}
+
+/** Largest weight shard read (2 GB). */
+const MAX_SHARD_BYTES = 2 * 1024 * 1024 * 1024;
+
+/**
+ * Reads a weight shard named in a model.json: it must stay inside the model folder (no
+ * '../' or absolute paths, no symbolic link out of it) and be a regular file.
+ */
+export function readShard(dir: string, rel: string, modelFile: string): Buffer {
+  const base = fs.realpathSync(dir);
+  const file = path.resolve(dir, rel);
+  if (path.isAbsolute(rel) || path.relative(path.resolve(dir), file).startsWith('..')) {
+    throw new UserError(`${modelFile}: field 'weightsManifest': shard path '${rel}' leaves the model folder ${dir}`);
+  }
+  if (!fs.existsSync(file)) throw new UserError(`${file}: weight shard listed in ${modelFile} not found`);
+  const real = fs.realpathSync(file);
+  if (path.relative(base, real).startsWith('..')) throw new UserError(`${modelFile}: field 'weightsManifest': shard '${rel}' links outside the model folder (${real})`);
+  checkRegularFile(real, 'weight shard', MAX_SHARD_BYTES);
+  return fs.readFileSync(real);
 }
 
 /** A zoo model as read without tfjs: its folder, metadata and content hash. */

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { UserError } from '../util/errors';
 import { tf } from './backend';
 import { registerCustomLayers } from './layers';
-import { hashModelFiles, listZooModels, readJson, readZooMeta, ZOO_DIR, type ZooMeta } from './meta';
+import { hashModelFiles, listZooModels, readJson, readShard, readZooMeta, ZOO_DIR, type ZooMeta } from './meta';
 
 export { zooMetaSchema, readZooMeta, listZooModels, type ZooMeta } from './meta';
 
@@ -69,9 +69,7 @@ export async function loadModelDir(dir: string): Promise<ZooModel> {
     }
     let got = 0;
     for (const p of group.paths) {
-      const shardFile = path.join(dir, p);
-      if (!fs.existsSync(shardFile)) throw new UserError(`${shardFile}: weight shard listed in ${modelFile} not found`);
-      const buf = fs.readFileSync(shardFile);
+      const buf = readShard(dir, p, modelFile);
       shards.push(buf);
       got += buf.length;
     }
@@ -88,7 +86,7 @@ export async function loadModelDir(dir: string): Promise<ZooModel> {
   for (const [file, want] of Object.entries(meta.files)) {
     const f = path.join(dir, file);
     if (!fs.existsSync(f)) throw new UserError(`${f}: file recorded in ${metaFile} not found`);
-    const have = crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
+    const have = crypto.createHash('sha256').update(readShard(dir, file, metaFile)).digest('hex');
     if (have !== want) throw new UserError(`${f}: sha256 ${have} differs from ${want} recorded in ${metaFile} (file changed after export)`);
   }
 

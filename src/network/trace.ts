@@ -34,6 +34,25 @@ export interface TraceStats {
 
 const INT_RE = /^\d+$/;
 
+/**
+ * A line quoted in an error: numbers-like text as is (to 40 characters), anything else only
+ * described, so that pointing a trace path at another file never prints that file's content.
+ */
+function shown(line: string): string {
+  return /^[\d\s.,eE+-]*$/.test(line) ? `"${line.slice(0, 40)}"` : `text that is not a number (${line.length} characters)`;
+}
+
+/*
+ * Bounds: a trace longer than 30 days of link time, or with more than 50 million delivery
+ * opportunities per loop (75 GB at 1500 B), is not a recording; it would exhaust memory.
+ */
+/** Longest trace loop accepted, ms (30 days). */
+export const MAX_TRACE_MS = 30 * 24 * 3600 * 1000;
+/** Most delivery opportunities per loop. */
+export const MAX_OPPORTUNITIES = 50_000_000;
+/** Largest rate in a rate series, Mbit/s (10 Tbit/s). */
+const MAX_MBPS = 1e7;
+
 /** Guesses the format from the first non-blank line: one integer, two whitespace-separated numbers, or a comma. */
 export function detectFormat(text: string, file: string): TraceFormat {
   for (const raw of text.split('\n')) {
@@ -61,10 +80,11 @@ export function parseMahimahi(text: string, file: string): OpportunityTrace {
     const line = lines[i].trim();
     if (line === '') continue;
     if (!INT_RE.test(line)) {
-      throw lineError(file, i + 1, `expected a non-negative integer number of milliseconds, found "${line.slice(0, 40)}"`);
+      throw lineError(file, i + 1, `expected a non-negative integer number of milliseconds, found ${shown(line)}`);
     }
     const t = Number(line);
-    if (!Number.isSafeInteger(t)) throw lineError(file, i + 1, `timestamp ${line.slice(0, 40)} is too large`);
+    if (!Number.isSafeInteger(t) || t > MAX_TRACE_MS) throw lineError(file, i + 1, `timestamp ${line.slice(0, 40)} ms is beyond ${MAX_TRACE_MS} ms (30 days)`);
+    if (n >= MAX_OPPORTUNITIES) throw lineError(file, i + 1, `more than ${MAX_OPPORTUNITIES} delivery opportunities`);
     if (t < prev) throw lineError(file, i + 1, `timestamp ${t} is smaller than the previous one (${prev}); timestamps must not decrease`);
     times[n++] = t;
     prev = t;
@@ -90,8 +110,11 @@ export function parseRateSeries(text: string, file: string, format: 'mbps' | 'cs
     const parts = format === 'mbps' ? line.split(/\s+/) : line.split(',').map((s) => s.trim());
     const t = parts.length === 2 && parts[0] !== '' ? Number(parts[0]) : NaN;
     const r = parts.length === 2 && parts[1] !== '' ? Number(parts[1]) : NaN;
-    if (!Number.isFinite(t) || !Number.isFinite(r)) throw lineError(file, i + 1, `expected ${expect}, found "${line.slice(0, 40)}"`);
-    if (t < 0 || r < 0) throw lineError(file, i + 1, `time and rate must not be negative, found "${line.slice(0, 40)}"`);
+    if (!Number.isFinite(t) || !Number.isFinite(r)) throw lineError(file, i + 1, `expected ${expect}, found ${shown(line)}`);
+    if (t < 0 || r < 0) throw lineError(file, i + 1, `time and rate must not be negative, found ${shown(line)}`);
+    if (t * 1000 > MAX_TRACE_MS) throw lineError(file, i + 1, `time ${t} s is beyond ${MAX_TRACE_MS / 1000} s (30 days)`);
+    const mbps = format === 'mbps' ? r : (r * 8) / 1e6;
+    if (mbps > MAX_MBPS) throw lineError(file, i + 1, `rate ${mbps} Mbit/s is above ${MAX_MBPS} Mbit/s (10 Tbit/s)`);
     if (timeS.length > 0 && t < timeS[timeS.length - 1]) {
       throw lineError(file, i + 1, `time ${t} is smaller than the previous one (${timeS[timeS.length - 1]}); times must not decrease`);
     }
@@ -121,6 +144,12 @@ export function seriesToOpportunities(
   const t0 = timeS[0];
   const startMs = timeS.map((t) => (t - t0) * 1000);
   const periodMs = Math.max(1, Math.round(startMs[n - 1] + lastGapS * 1000));
+  if (periodMs > MAX_TRACE_MS) throw new UserError(`${file}: the series lasts ${periodMs} ms, beyond ${MAX_TRACE_MS} ms (30 days)`);
+  let total = 0;
+  for (let i = 0; i < n; i++) total += (bytesPerS[i] * ((i + 1 < n ? startMs[i + 1] : periodMs) - startMs[i])) / 1000;
+  if (total / opportunityBytes > MAX_OPPORTUNITIES) {
+    throw new UserError(`${file}: the series carries ${Math.round(total / opportunityBytes)} delivery opportunities of ${opportunityBytes} B per loop, more than ${MAX_OPPORTUNITIES}`);
+  }
   const out: number[] = [];
   let seg = 0;
   let cumAtSegStart = 0; // bytes carried from 0 to startMs[seg]
@@ -147,6 +176,8 @@ export function parseTrace(text: string, file: string, format: TraceFormat | 'au
 }
 
 const cache = new Map<string, OpportunityTrace>();
+/** Largest trace file read (512 MB). */
+const MAX_TRACE_FILE_BYTES = 512 * 1024 * 1024;
 
 /** Loads (once per process) a trace file; errors are UserErrors naming the file and line. */
 export function loadTrace(file: string, format: TraceFormat | 'auto' = 'auto', opportunityBytes = 1500): OpportunityTrace {
@@ -154,7 +185,7 @@ export function loadTrace(file: string, format: TraceFormat | 'auto' = 'auto', o
   const key = `${abs}\u0000${format}\u0000${opportunityBytes}`;
   let t = cache.get(key);
   if (!t) {
-    t = parseTrace(readTextFile(file, 'trace file'), file, format, opportunityBytes);
+    t = parseTrace(readTextFile(file, 'trace file', MAX_TRACE_FILE_BYTES), file, format, opportunityBytes);
     cache.set(key, t);
   }
   return t;

@@ -104,7 +104,8 @@ export function summarizeRun(run: PipelineRun, ctx: SummaryContext = {}): Summar
   const requestsAll = run.arrivals;
   const energyCompute = requestsAll > 0 ? run.energy.computeMj / requestsAll : NaN;
   const radio = run.energy.radio;
-  const energyRadio = radio && requestsAll > 0 ? radio.energyMj / requestsAll : radio ? NaN : 0;
+  // Without a radio model the radio's energy is unknown, except that nothing is sent locally.
+  const energyRadio = radio && requestsAll > 0 ? radio.energyMj / requestsAll : p.local ? 0 : NaN;
   const m = p.measured;
   const activeW = run.power?.activeW ?? NaN;
   const payloadSorted = L.payloads.values().sort();

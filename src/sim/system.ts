@@ -25,6 +25,8 @@ export interface SimulateOptions {
   keepRequests?: boolean;
   /** Also hand every retired request to this sink (e.g. a requests.csv writer), in arrival order. */
   sink?: RetireSink;
+  /** Called every 2^20 events with the simulator (progress, budget guards; may throw to abort). */
+  onTick?: (sim: Simulator) => void;
 }
 
 /** Energy the devices spent over a run (all devices, all requests). */
@@ -543,6 +545,7 @@ export function simulatePipeline(scenario: Scenario, pipeline: PipelineRecord, o
   const history = opts.keepRequests ? new RequestTable(expectedRequests(scenario) + 1) : new RequestTable(16);
   const sinks = [log.sink, ...(opts.keepRequests ? [historySink(history)] : []), ...(opts.sink ? [opts.sink] : [])];
   const m = new SplitSystem(scenario, pipeline, seed, opts.createLinks ?? createDeviceLinks, opts.radio, sinks);
+  if (opts.onTick) m.sim.onTick = () => opts.onTick!(m.sim);
   const endMs = m.run();
   let busyMs = 0;
   for (let d = 0; d < m.deviceBusyMs.length; d++) busyMs += m.deviceBusyMs[d];
@@ -582,7 +585,16 @@ export function simulatePipeline(scenario: Scenario, pipeline: PipelineRecord, o
 export function simulateScenario(
   scenario: Scenario,
   pipelines: PipelineRecord[],
-  opts: SimulateOptions & { sinkFor?: (p: PipelineRecord) => RetireSink | undefined } = {},
+  opts: SimulateOptions & {
+    sinkFor?: (p: PipelineRecord) => RetireSink | undefined;
+    tickFor?: (p: PipelineRecord, index: number) => ((sim: Simulator) => void) | undefined;
+    /** Called when a pipeline's run is done. */
+    onDone?: (index: number) => void;
+  } = {},
 ): PipelineRun[] {
-  return pipelines.map((p) => simulatePipeline(scenario, p, { ...opts, sink: opts.sinkFor?.(p) ?? opts.sink }));
+  return pipelines.map((p, i) => {
+    const run = simulatePipeline(scenario, p, { ...opts, sink: opts.sinkFor?.(p) ?? opts.sink, onTick: opts.tickFor?.(p, i) ?? opts.onTick });
+    opts.onDone?.(i);
+    return run;
+  });
 }
