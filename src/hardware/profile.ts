@@ -322,7 +322,7 @@ export function loadProfile(nameOrPath: string, dir = PROFILES_DIR): HardwarePro
   const profile: HardwareProfile = loadYaml(profileSchema, file, 'profile');
   const base = path.basename(file).replace(/\.ya?ml$/, '');
   if (profile.name !== base) {
-    throw new UserError(`${file}: field 'name': '${profile.name}' must equal the file name '${base}'`);
+    throw new UserError(`${file}: field 'name': '${profile.name}' must equal the file name '${base}' (a copied profile keeps its original name: rename it to '${base}')`);
   }
   profile.file = file;
   return profile;
