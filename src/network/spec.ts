@@ -111,7 +111,7 @@ export const constantLinkSchema = z.object({
 export const markovStateSchema = z.object({
   rateBps: nonNeg.max(1e13, { message: 'must be at most 1e13 bit/s (10 Tbit/s)' }).refine((r) => r === 0 || r >= 1, { message: 'must be 0 (an outage) or at least 1 bit/s' })
     .describe('service rate in this state, bits per second (0 = outage)'),
-  meanSojournMs: z.number().finite().min(1, { message: 'must be at least 1 ms (faster rate changes are below packet scale and would flood the run with events)' })
+  meanSojournMs: z.number().finite().min(0.01, { message: 'must be at least 0.01 ms (faster rate changes would flood the run with events)' })
     .max(1e9, { message: 'must be at most 1e9 ms' }).describe('mean (exponential) time spent in this state, ms'),
 }).strict();
 

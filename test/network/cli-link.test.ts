@@ -55,7 +55,7 @@ describe('splitsim link', () => {
 
   test('a bad trace is a UserError naming the file and line', async () => {
     const bad = tempFile('bad.up', '1\n2\nx\n');
-    await expect(runCli(['link', '--trace', bad])).rejects.toThrow(new UserError(`${bad}:3: expected a non-negative integer number of milliseconds, found "x"`));
+    await expect(runCli(['link', '--trace', bad])).rejects.toThrow(new UserError(`${bad}:3: expected a non-negative integer number of milliseconds, found text that is not a number (1 characters)`));
     await expect(runCli(['link', '--trace', tempFile('zero.up', '0\n')])).rejects.toThrow(/zero\.up:1: last timestamp is 0/);
   });
 

@@ -377,9 +377,12 @@ describe('specs, factory and determinism', () => {
     expect(ok({ type: 'markov', states: [{ rateBps: 0, meanSojournMs: 1 }, { rateBps: 0, meanSojournMs: 2 }] })).toBe(false);
     expect(ok({ type: 'markov', states: [{ rateBps: 0, meanSojournMs: 1 }, { rateBps: 5, meanSojournMs: 2 }] })).toBe(true);
     expect(ok({ type: 'markov', states: [{ rateBps: 1, meanSojournMs: 1 }, { rateBps: 5, meanSojournMs: 2 }], transitions: [[0, 1], [0.5, 0.5]] })).toBe(false);
-    const r = linkSpecSchema.safeParse({ type: 'constant', rateBps: 1e6, mtuBytes: 40, delivery: { mode: 'tcp' } });
+    const r = linkSpecSchema.safeParse({ type: 'constant', rateBps: 1e6, mtuBytes: 100, headerBytes: 100, delivery: { mode: 'tcp' } });
     expect(r.success).toBe(false);
     if (!r.success) expect(r.error.issues[0].path).toEqual(['headerBytes']);
+    // Below the IPv4 minimum the MTU itself is refused (the issue that used to hang: mtuBytes 41).
+    const tiny = linkSpecSchema.safeParse({ type: 'constant', rateBps: 1e6, mtuBytes: 41 });
+    expect(!tiny.success && tiny.error.issues[0].path).toEqual(['mtuBytes']);
   });
 
   test('trace paths resolve against the scenario folder; a bad trace fails early, naming file and line', () => {

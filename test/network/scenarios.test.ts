@@ -34,7 +34,7 @@ maybe('shipped scenarios run', () => {
     for (const row of rows) {
       expect(Number(col(row, 'completed'))).toBeGreaterThan(0);
       expect(Number.isFinite(Number(col(row, 'e2e_mean_ms')))).toBe(true);
-      expect(Number(col(row, 'energy_mj'))).toBeGreaterThan(0);
+      expect(Number(col(row, 'energy_compute_mj'))).toBeGreaterThan(0);
     }
     expect(rows.filter((row) => col(row, 'best') === '1')).toHaveLength(1);
     expect(r.stdout).toMatch(/^best: /m);

@@ -35,7 +35,8 @@ describe('mahimahi trace parsing', () => {
     expect(err('').message).toMatch(/^bad\.trace: trace is empty/);
     expect(err('\n  \n', 'mahimahi').message).toMatch(/^bad\.trace: trace is empty/);
     expect(err('5\n9\n7\n').message).toBe('bad.trace:3: timestamp 7 is smaller than the previous one (9); timestamps must not decrease');
-    expect(err('5\n6\nabc\n').message).toMatch(/^bad\.trace:3: expected a non-negative integer number of milliseconds, found "abc"/);
+    expect(err('5\n6\nabc\n').message).toMatch(/^bad\.trace:3: expected a non-negative integer number of milliseconds, found text that is not a number/);
+    expect(err('5\n6\n7.5\n').message).toMatch(/^bad\.trace:3: expected a non-negative integer number of milliseconds, found "7\.5"/);
     expect(err('5\n2.5\n').message).toMatch(/^bad\.trace:2: expected a non-negative integer/);
     expect(err('0\n0\n').message).toMatch(/^bad\.trace:2: last timestamp is 0/);
     expect(err('1 2\nx 3\n').message).toMatch(/^bad\.trace:2: expected "time_s rate_Mbps"/);

@@ -37,7 +37,7 @@ for (let i = 0; i < 8; i++) bomb.push(`${String.fromCharCode(98 + i)}: &${String
 const CASES: Case[] = [
   { name: 'downlink.rateBps 1e-300', scenario: withLink('downlink', '{ type: constant, rateBps: 1e-300 }'), code: 2, message: /field 'downlink\.rateBps': must be at least 1 bit\/s/ },
   { name: 'delayMs 1e308', scenario: withLink('uplink', '{ type: constant, rateBps: 1000000, delayMs: 1e308 }'), code: 2, message: /field 'uplink\.delayMs': must be at most/ },
-  { name: 'Markov sojourn 1e-300', scenario: withLink('uplink', '{ type: markov, states: [{ rateBps: 1e6, meanSojournMs: 1e-300 }, { rateBps: 2e6, meanSojournMs: 100 }] }'), code: 2, message: /field 'uplink\.states\[0\]\.meanSojournMs': must be at least 1 ms/ },
+  { name: 'Markov sojourn 1e-300', scenario: withLink('uplink', '{ type: markov, states: [{ rateBps: 1e6, meanSojournMs: 1e-300 }, { rateBps: 2e6, meanSojournMs: 100 }] }'), code: 2, message: /field 'uplink\.states\[0\]\.meanSojournMs': must be at least 0\.01 ms/ },
   { name: 'duration.seconds 1e308', scenario: BASE.replace('{ requests: 50 }', '{ seconds: 1e308 }'), code: 2, message: /field 'duration\.seconds': must be at most 1e8 s/ },
   { name: 'duration of a billion requests', scenario: BASE.replace('{ requests: 50 }', '{ requests: 1000000000 }'), code: 2, message: /field 'duration\.requests': about 1\.00e\+9 requests per pipeline, more than .* \(--max-requests raises it/ },
   { name: 'devices.count 1e9', scenario: BASE.replace('count: 1,', 'count: 1000000000,'), code: 2, message: /field 'devices\.count': must be at most 100000 devices/ },
