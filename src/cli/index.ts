@@ -8,6 +8,8 @@ import { SPLITSIM_VERSION } from '../util/version';
  */
 const COMMANDS: Array<() => CommandModule<any, any>> = [
   () => require('./simulate').default,
+  () => require('./sweep').default,
+  () => require('./report').default,
   () => require('./pipelines').default,
   () => require('./link').default,
   () => require('./zoo').default,
@@ -18,6 +20,7 @@ const COMMANDS: Array<() => CommandModule<any, any>> = [
   () => require('./serve').default,
   () => require('./shape').default,
   () => require('./live').default,
+  () => require('./device').default,
 ];
 
 /**
