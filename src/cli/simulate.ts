@@ -6,6 +6,7 @@ import { resolveScenario, type ResolvedScenario } from '../pipelines/resolve';
 import { RequestCsvWriter, toCsv } from '../report/csv';
 import { decide, type Decision, type Objective } from '../report/decision';
 import { summarizeRun, summaryColumns, type SummaryRow } from '../report/summary';
+import { buildReport, type RunRecord } from '../report/html';
 import { summaryTables } from '../report/table';
 import type { Simulator } from '../engine/simulator';
 import { checkBudget, DEFAULT_BUDGET, eventGuard, type Budget } from '../sim/budget';
@@ -33,6 +34,8 @@ export interface SimulateArgs {
   maxRequests?: number;
   maxEvents?: number;
   quiet?: boolean;
+  /** Skip report.html and the plots (a sweep writes its own). */
+  noReport?: boolean;
 }
 
 /** What a simulate run produced. */
@@ -47,7 +50,7 @@ export interface SimulateResult {
 }
 
 /** '0.9' or '90%' → 0.9. */
-function parseAccuracy(v: string | undefined, flag: string): number | undefined {
+export function parseAccuracy(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
   const t = String(v).trim();
   const x = t.endsWith('%') ? Number(t.slice(0, -1)) / 100 : Number(t);
@@ -55,7 +58,7 @@ function parseAccuracy(v: string | undefined, flag: string): number | undefined 
   return x;
 }
 
-function checkArgs(a: SimulateArgs): void {
+export function checkArgs(a: SimulateArgs): void {
   const int = (v: number | undefined, flag: string, lo: number, hi: number) => {
     if (v !== undefined && !(Number.isInteger(v) && v >= lo && v <= hi)) throw new UserError(`${flag}: expected an integer from ${lo} to ${hi}, got ${v}`);
   };
@@ -133,7 +136,8 @@ export async function runSimulate(args: SimulateArgs, log: (msg: string) => void
     maxMissRatio: args.maxMiss ?? d.maxMissRatio,
   });
 
-  out.add('summary.csv', toCsv(decision.rows, summaryColumns()));
+  const summaryCsv = toCsv(decision.rows, summaryColumns());
+  out.add('summary.csv', summaryCsv);
   const m = resolved.measurement;
   if (m) {
     out.add(path.join(outDir, 'measurements.csv'), toCsv(m.rows as unknown as Array<Record<string, string | number>>, [...MEASUREMENT_COLUMNS]));
@@ -180,6 +184,15 @@ export async function runSimulate(args: SimulateArgs, log: (msg: string) => void
     scenario,
   };
   out.add(path.join(outDir, 'run.json'), JSON.stringify(record, null, 2) + '\n');
+  if (!args.noReport) {
+    // The report is built from the files' own text, as `splitsim report` rebuilds it.
+    try {
+      for (const [f, data] of (await buildReport({ summaryCsv, run: JSON.parse(JSON.stringify(record)) as RunRecord })).files) out.add(f, data);
+    } catch (e) {
+      out.abort();
+      throw e;
+    }
+  }
   out.commit();
   return { rows: decision.rows, decision, warnings, resolved, outDir, files: out.paths(), table: summaryTables(decision.rows, decision) };
 }

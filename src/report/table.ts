@@ -25,20 +25,26 @@ function diffCell(r: SummaryRow): string {
   return `${d >= 0 ? '+' : ''}${(100 * d).toFixed(2)} ±${(100 * (c as number)).toFixed(2)}`;
 }
 
+/** Headers and cells of the ranked decision table (the console's and the HTML report's). */
+export function rankedCells(rows: SummaryRow[]): { headers: string[]; cells: string[][]; left: number[] } {
+  return {
+    headers: ['#', 'pipeline', 'source', 'top-1', 'Δ ref pts ±95%', 'on-time', 'bytes', 'mean ms', 'p95 ms', 'miss', 'energy mJ', '(radio)', 'pareto', 'verdict'],
+    cells: rows.map((r) => [
+      String(r.rank), String(r.pipeline), String(r.source), pctCell(r.accuracy), diffCell(r), pctCell(r.accuracy_ontime),
+      fix(r.bytes_mean, 0), fix(r.e2e_mean_ms, 2), fix(r.e2e_p95_ms, 2), pctCell(r.deadline_miss_ratio, 1),
+      fix(r.energy_mj, 1), fix(r.energy_radio_mj, 1), r.pareto === 1 ? '*' : '', r.best === 1 ? 'BEST' : r.feasible === 1 ? 'ok' : String(r.violates),
+    ]),
+    left: [1, 2, 12, 13],
+  };
+}
+
 /**
  * The console view of a scenario's results: the ranked decision table (every pipeline,
  * labelled measured or declared, with the constraint it misses), then per-stage means.
  */
 export function summaryTables(rows: SummaryRow[], decision?: Decision): string {
-  const ranked = formatTable(
-    ['#', 'pipeline', 'source', 'top-1', 'Δ ref pts ±95%', 'on-time', 'bytes', 'mean ms', 'p95 ms', 'miss', 'energy mJ', '(radio)', 'pareto', 'verdict'],
-    rows.map((r) => [
-      String(r.rank), String(r.pipeline), String(r.source), pctCell(r.accuracy), diffCell(r), pctCell(r.accuracy_ontime),
-      fix(r.bytes_mean, 0), fix(r.e2e_mean_ms, 2), fix(r.e2e_p95_ms, 2), pctCell(r.deadline_miss_ratio, 1),
-      fix(r.energy_mj, 1), fix(r.energy_radio_mj, 1), r.pareto === 1 ? '*' : '', r.best === 1 ? 'BEST' : r.feasible === 1 ? 'ok' : String(r.violates),
-    ]),
-    [1, 2, 12, 13],
-  );
+  const t = rankedCells(rows);
+  const ranked = formatTable(t.headers, t.cells, t.left);
   const stages = formatTable(
     ['pipeline (mean ms)', 'source', 'device queue', 'device', 'uplink', 'edge queue', 'edge', 'downlink', 'e2e', 'edge util', 'batch'],
     rows.map((r) => [
