@@ -132,7 +132,11 @@ export class LinkShaper {
 
   stats(): ShaperStats {
     const l = this.st.lateness;
-    return { ...this.st, lateness: { ...l, meanMs: l.count > 0 ? this.latenessSum / l.count : 0 } };
+    const st = this.st;
+    return {
+      connections: st.connections, chunks: { ...st.chunks }, bytes: { ...st.bytes }, failed: { ...st.failed },
+      lateness: { ...l, meanMs: l.count > 0 ? this.latenessSum / l.count : 0 },
+    };
   }
 
   /** Stops listening and closes every connection. */
