@@ -12,6 +12,7 @@
  * place in the queue; a worker that crashes or runs past the batch timeout is replaced and
  * its requests get a 500; close() (SIGTERM) finishes the requests in flight first.
  */
+import * as http from 'http';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -225,12 +226,15 @@ export async function startTailServer(opts: ServeOptions): Promise<TailServer> {
     }
   }
 
+  const requestTimeout = opts.requestTimeoutMs ?? 10000;
   const app: FastifyInstance = Fastify({
     logger: false,
     bodyLimit: HEADER_BYTES + maxPayloadBytes,
-    requestTimeout: opts.requestTimeoutMs ?? 10000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Node checks request timeouts every connectionsCheckingInterval (30 s by default): check
+    // often enough that a slow or stalled body gets its 408 close to the limit.
+    serverFactory: (handler) => http.createServer({ requestTimeout, connectionsCheckingInterval: Math.max(50, Math.min(1000, requestTimeout / 4)) }, handler),
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));

@@ -49,10 +49,11 @@ maybe('splitsim live (compiled CLI)', () => {
       }
       // Loose on purpose (a busy CI machine): the acceptance bounds (15 % / 25 %) are
       // checked by the documented runs of scenarios/live-*.yaml, not here. The links alone
-      // hold each request ~30 ms, which the live run must reproduce.
+      // hold each request 15 ms each way, which the live run must reproduce (the shaper's timer
+      // may fire up to 1 ms early, rounding to the millisecond).
       expect(Math.abs(Number(get('e2e').error_mean_pct))).toBeLessThan(50);
-      expect(Number(get('uplink').measured_mean_ms)).toBeGreaterThan(15);
-      expect(Number(get('downlink').measured_mean_ms)).toBeGreaterThan(15);
+      expect(Number(get('uplink').measured_mean_ms)).toBeGreaterThan(14);
+      expect(Number(get('downlink').measured_mean_ms)).toBeGreaterThan(14);
     }
     const live = csv(path.join(out, 'live-requests.csv'));
     const predicted = csv(path.join(out, 'live-predicted-requests.csv'));
