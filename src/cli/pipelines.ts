@@ -11,6 +11,7 @@ import { listZooModels, resolveZooModel, ZOO_DIR } from '../model/meta';
 import { candidates, codecsAt, modelInfo, splitNames, type ModelInfo } from '../pipelines/candidates';
 import { DEVICE_ONLY, INPUT_SPLIT, pipelineName } from '../pipelines/ref';
 import { formatTable } from '../report/table';
+import { prepareModels } from '../model/derive';
 
 interface Args {
   model?: string;
@@ -71,9 +72,10 @@ const command: CommandModule<object, Args> = {
       .option('model', { type: 'string', describe: 'one model (zoo name or model folder); default: every zoo model' })
       .option('zoo', { type: 'string', describe: 'model zoo folder (default: the package models/)' })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as never,
-  handler: (args) => {
+  handler: async (args) => {
     const zooDir = args.zoo ? path.resolve(args.zoo) : ZOO_DIR;
     const names = args.model ? [args.model] : listZooModels(zooDir);
+    await prepareModels(names, process.cwd()); // a folder without meta.json: split points from its graph
     const models = names.map((n) => modelInfo(resolveZooModel(n, zooDir)));
     process.stdout.write(args.json ? JSON.stringify(pipelineListing(models), null, 2) + '\n' : pipelineText(models));
   },

@@ -1,16 +1,18 @@
 /**
- * Input codecs: the device compresses the 28x28 grayscale image itself and the server runs
+ * Input codecs: the device compresses the image as it captures it (28x28 grayscale for
+ * Fashion-MNIST, the resized and cropped RGB frame of an image folder) and the server runs
  * the full model on the decoded image. Encoding and decoding go through sharp (libvips with
  * mozjpeg, libwebp, libaom/libheif and libpng); the payload is the container as sent.
  *
- * The input is tagged as single-band ('b-w') so JPEG and PNG write one-channel files; libwebp
- * and AVIF in sharp always code three channels (a gray image costs little extra there since
- * its chroma is flat). Decoding converts back to one band.
+ * A one-channel input is tagged as single-band ('b-w') so JPEG and PNG write one-channel
+ * files; libwebp and AVIF in sharp always code three channels (a gray image costs little
+ * extra there since its chroma is flat). Decoding converts back to one band. Three-channel
+ * input is sRGB, coded with each format's default chroma handling (JPEG and WebP 4:2:0).
  */
 import sharp from 'sharp';
 
-// One libvips thread per image: a 28x28 image is far too small to gain from splitting it,
-// the per-call thread hand-offs cost more, and single-threaded codec time is what we report.
+// One libvips thread per image: single-threaded codec time is what we report, a 28x28 image
+// is far too small to gain from splitting it, and measurement runs one process per core.
 sharp.concurrency(1);
 // Every image is coded once, so libvips' operation cache only costs lookups and memory.
 sharp.cache(false);
@@ -43,12 +45,22 @@ function checkSpec(spec: ImageCodecSpec): void {
   if (!lossy && spec.quality !== undefined) throw new Error(`${spec.codec}: takes no quality`);
 }
 
-/** Encodes one grayscale image (width*height bytes, row-major) to the container bytes. */
-export async function encodeImage(pixels: Uint8Array, width: number, height: number, spec: ImageCodecSpec): Promise<Uint8Array> {
+function checkChannels(channels: number): void {
+  if (channels !== 1 && channels !== 3) throw new Error(`image: ${channels} channels (1 or 3 are coded)`);
+}
+
+/**
+ * Encodes one image (width*height*channels bytes, row-major, channels interleaved; 1 = gray,
+ * 3 = RGB) to the container bytes.
+ */
+export async function encodeImage(pixels: Uint8Array, width: number, height: number, spec: ImageCodecSpec, channels = 1): Promise<Uint8Array> {
   checkSpec(spec);
-  if (pixels.length !== width * height) throw new Error(`image: ${pixels.length} bytes for ${width}x${height}`);
+  checkChannels(channels);
+  if (pixels.length !== width * height * channels) throw new Error(`image: ${pixels.length} bytes for ${width}x${height}x${channels}`);
   if (spec.codec === 'raw') return Uint8Array.from(pixels);
-  const img = sharp(pixels, { raw: { width, height, channels: 1 } }).toColourspace('b-w');
+  const img = channels === 1
+    ? sharp(pixels, { raw: { width, height, channels: 1 } }).toColourspace('b-w')
+    : sharp(pixels, { raw: { width, height, channels: 3 } });
   let out: Buffer;
   switch (spec.codec) {
     case 'jpeg':
@@ -70,15 +82,17 @@ export async function encodeImage(pixels: Uint8Array, width: number, height: num
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
-/** Decodes container bytes back to width*height grayscale pixels. */
-export async function decodeImage(bytes: Uint8Array, width: number, height: number, spec: ImageCodecSpec): Promise<Uint8Array> {
+/** Decodes container bytes back to width*height*channels pixels (gray or RGB). */
+export async function decodeImage(bytes: Uint8Array, width: number, height: number, spec: ImageCodecSpec, channels = 1): Promise<Uint8Array> {
+  checkChannels(channels);
   if (spec.codec === 'raw') {
-    if (bytes.length !== width * height) throw new Error(`raw image: ${bytes.length} bytes, expected ${width * height}`);
+    if (bytes.length !== width * height * channels) throw new Error(`raw image: ${bytes.length} bytes, expected ${width * height * channels}`);
     return Uint8Array.from(bytes);
   }
-  const { data, info } = await sharp(bytes).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
-  if (info.width !== width || info.height !== height || info.channels !== 1) {
-    throw new Error(`${spec.codec}: decoded ${info.width}x${info.height}x${info.channels}, expected ${width}x${height}x1`);
+  const img = channels === 1 ? sharp(bytes).toColourspace('b-w') : sharp(bytes).removeAlpha().toColourspace('srgb');
+  const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
+  if (info.width !== width || info.height !== height || info.channels !== channels) {
+    throw new Error(`${spec.codec}: decoded ${info.width}x${info.height}x${info.channels}, expected ${width}x${height}x${channels}`);
   }
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }

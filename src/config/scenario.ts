@@ -1,5 +1,6 @@
 import * as path from 'path';
 import { z } from 'zod';
+import { imageFolderSchema } from '../data/spec';
 import { distributionSchema } from '../engine/distributions';
 import { linkSpecSchema, resolveLinkSpec } from '../network/link';
 import { radioSpecSchema } from '../network/radio';
@@ -148,8 +149,12 @@ export const scenarioSchema = z
     drain: z.boolean().default(true).describe('after arrivals stop, run until every request has finished'),
     model: z.string().min(1).default('teacher').describe('the reference (unsplit) model: a zoo name or a model folder'),
     models: z.array(z.string().min(1)).min(1).optional().describe("models 'all' expands over (default: every zoo model)"),
-    dataset: z.literal('fashion-mnist').default('fashion-mnist').describe('the test set measured pipelines run on'),
-    samples: z.number().int().positive().max(10000).default(1000).describe('test samples measured (a seeded subset; 10000 = all)'),
+    dataset: z.union([
+      z.literal('fashion-mnist'),
+      z.string().min(1),
+      imageFolderSchema.extend({ path: z.string().min(1).describe('the image folder, relative to the scenario file') }),
+    ]).default('fashion-mnist').describe("the test set measured pipelines run on: 'fashion-mnist', an image folder with a splitsim-dataset.yaml or a dataset file (paths relative to the scenario), or {path, labels, crop, ...} inline"),
+    samples: z.number().int().positive().max(10000000).default(1000).describe('test samples measured (a seeded subset; the dataset size = all of it)'),
     measureSeed: z.number().int().nonnegative().max(0xffffffff).default(1).describe('seed of the measured subset'),
     resultBytes: bytes().default(8).describe('bytes of the reply of measured pipelines (class id and score)'),
     reference: z.string().min(1).optional().describe('pipeline accuracy differences are paired against (default: <model>/device-only, the unsplit model)'),

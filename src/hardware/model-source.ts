@@ -1,7 +1,7 @@
 /**
  * Resolves the --model argument of hardware commands: a reference architecture name
  * (analysed without weights), a zoo model name (models/<name>/model.json) or a path to a
- * tfjs model.json.
+ * tfjs model.json or to the model folder holding it.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -83,6 +83,8 @@ export async function analyzeModelSpec(
   }
   const zooDir = options.zooDir ?? ZOO_DIR;
   const isPath = spec.endsWith('.json') || spec.includes('/') || spec.includes(path.sep);
+  // A model folder stands for its model.json.
+  if (isPath && fs.existsSync(spec) && fs.statSync(spec).isDirectory()) spec = path.join(spec, 'model.json');
   const zooJson = path.join(zooDir, spec, 'model.json');
   if (!isPath && !fs.existsSync(zooJson)) {
     const zoo = listZooNames(zooDir);

@@ -1,10 +1,15 @@
 /**
- * Measurement: runs pipelines (model, split, codec setting) on a seeded subset of the test
- * set, for real, serving what the cache holds and running the rest in parallel processes;
- * then aggregates. Any valid codec setting can be measured: pipelines are data.
+ * Measurement: runs pipelines (model, split, codec setting) on a seeded subset of a dataset
+ * (Fashion-MNIST or an image folder), for real, serving what the cache holds and running the
+ * rest in parallel processes; then aggregates. Any valid codec setting can be measured:
+ * pipelines are data. The work is a fixed list of units (a group of pipelines on a block of
+ * samples, parallel.ts), so a shard of a run (measureShard) is a deterministic 1/N of it, and
+ * merging the shards (shard.ts) gives exactly what one process gives.
  */
 import * as os from 'os';
 import * as path from 'path';
+import type { Dataset } from '../data/dataset';
+import { describeData, fashionRef, type DataRef } from '../data/spec';
 import { Rng } from '../engine/rng';
 import { listZooModels, resolveZooModel, ZOO_DIR, type ZooEntry } from '../model/meta';
 import { candidates, modelInfo } from '../pipelines/candidates';
@@ -12,8 +17,8 @@ import { pipelineName, type PipelineRef } from '../pipelines/ref';
 import { UserError } from '../util/errors';
 import { PACKAGE_ROOT, SPLITSIM_VERSION } from '../util/version';
 import { aggregate, type MeasurementRow } from './aggregate';
-import { cacheKey, defaultCacheDir, hashSamples, readCacheEntry, removeCacheEntry, writeCacheEntry, type SampleResults } from './cache';
-import { concatResults, makeUnits, runUnits, type JobEnvironment } from './parallel';
+import { cacheKey, codeHash, defaultCacheDir, hashSamples, readCacheEntry, removeCacheEntry, writeCacheEntry, type CacheRecord, type SampleResults } from './cache';
+import { concatResults, makeUnits, runUnits, shardUnits, sliceResults, workOrder, type JobEnvironment, type WorkUnit } from './parallel';
 import { sha256 } from './cache';
 import { Progress } from '../util/progress';
 
@@ -57,7 +62,10 @@ export interface MeasureOptions {
   zooDir?: string;
   /** Folders of models not in the zoo, by the name pipelines use. */
   modelDirs?: Map<string, string>;
+  /** Folder of the Fashion-MNIST test set (when no `dataset` is given). */
   dataDir?: string;
+  /** The dataset (default: Fashion-MNIST in dataDir). */
+  dataset?: DataRef;
   cacheDir?: string;
   /** Processes to use (default: 2, or fewer CPUs). */
   workers?: number;
@@ -90,6 +98,32 @@ export interface MeasureResult {
   datasetHash: string;
   /** How the run went: counts and wall time, for stderr and logs, never for result files. */
   timing: { measured: number; cached: number; wallS: number; workers: number; sampleRuns: number };
+  /** The run's identity (what result files record about it). */
+  info: RunInfo;
+}
+
+/**
+ * What identifies a measurement run, the same in every shard of it: every input of the
+ * numbers (models, dataset, samples, pipelines, backend, code) and what the result files
+ * record (versions).
+ */
+export interface RunInfo {
+  splitsimVersion: string;
+  nodeVersion: string;
+  backend: string;
+  seed: number;
+  indices: number[];
+  datasetHash: string;
+  models: Array<{ name: string; hash: string }>;
+  /** The distinct pipelines, in the order first named (the order of the result rows). */
+  pipelines: PipelineRef[];
+  blockSize: number;
+  codeHash: string;
+}
+
+/** Identity of a run: a hash of its RunInfo. */
+export function runId(info: RunInfo): string {
+  return sha256(JSON.stringify(info)).slice(0, 32);
 }
 
 function defaultEnv(): JobEnvironment {
@@ -98,118 +132,248 @@ function defaultEnv(): JobEnvironment {
   return (require('./zooRunner') as typeof import('./zooRunner')).zooEnvironment;
 }
 
-/** The model folders the refs use: given ones, else zooDir/<name>. */
-function modelEntries(refs: PipelineRef[], zooDir: string, dirs?: Map<string, string>): Map<string, ZooEntry> {
+/**
+ * The model folders the refs use (given ones, else zooDir/<name>), with folders without
+ * meta.json analysed first (model/derive.ts).
+ */
+async function modelEntries(refs: PipelineRef[], zooDir: string, dirs?: Map<string, string>): Promise<Map<string, ZooEntry>> {
+  const { prepareModel } = await import('../model/derive');
   const out = new Map<string, ZooEntry>();
-  for (const m of new Set(refs.map((r) => r.model))) out.set(m, resolveZooModel(dirs?.get(m) ?? m, zooDir));
+  for (const m of new Set(refs.map((r) => r.model))) {
+    const d = dirs?.get(m) ?? m;
+    await prepareModel(d);
+    out.set(m, resolveZooModel(d, zooDir));
+  }
   return out;
+}
+
+/**
+ * Refuses models that cannot run on the dataset, naming the shapes: an input shape other than
+ * the dataset's images (crop and channels), or fewer classes than a label needs (naming the
+ * file and line of the first such label).
+ */
+async function checkModelsFitData(models: Map<string, ZooEntry>, data: Dataset, ref: DataRef): Promise<void> {
+  const { deriveModelMeta } = await import('../model/derive');
+  const have = [data.rows, data.cols, data.channels];
+  for (const e of models.values()) {
+    const want = e.meta.input.shape;
+    if (want.length !== 3 || want.some((d, i) => d !== have[i])) {
+      const pre = ref.kind === 'image-folder' ? ` (${ref.source}: crop ${ref.crop.join('x')}, channels ${ref.channels})` : '';
+      throw new UserError(`${path.join(e.dir, 'model.json')}: model input is ${want.join('x')}, but the dataset gives ${have.join('x')} images${pre}`);
+    }
+    const classes = (await deriveModelMeta(e.dir, e.hash)).derived.classes;
+    for (let i = 0; i < data.n; i++) {
+      if (data.labels[i] >= classes) {
+        throw new UserError(`${data.where(i)}: label ${data.labels[i]} is out of range for ${e.name}, whose output has ${classes} classes (0..${classes - 1})`);
+      }
+    }
+  }
+}
+
+/** A run made ready: identity, data, models, cache keys; nothing measured yet. */
+interface PreparedRun {
+  info: RunInfo;
+  env: JobEnvironment;
+  data: DataRef;
+  keys: Map<string, string>;
+  models: Map<string, ZooEntry>;
+  modelDirs: Record<string, string>;
+  cacheDir: string;
+  useCache: boolean;
+  workers: number;
+  chunk: number;
+  progress?: boolean;
+}
+
+async function prepareRun(refs: PipelineRef[], opts: MeasureOptions): Promise<PreparedRun> {
+  const seed = opts.seed ?? 1;
+  if (!(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) throw new UserError(`--seed: expected an integer from 0 to 4294967295, got ${seed}`);
+  const zooDir = path.resolve(opts.zooDir ?? DEFAULT_ZOO_DIR);
+  const ref = opts.dataset ?? fashionRef(opts.dataDir ?? DEFAULT_DATA_DIR);
+  const cacheDir = path.resolve(opts.cacheDir ?? defaultCacheDir());
+  const env = opts.env ?? defaultEnv();
+  const models = await modelEntries(refs, zooDir, opts.modelDirs);
+  const backend = await env.init();
+  const data = await env.loadData(ref, { verify: true });
+  if (opts.samples !== undefined && opts.samples > data.n) {
+    throw new UserError(`--samples ${opts.samples}: the dataset (${describeData(ref)}) has ${data.n} images`);
+  }
+  await checkModelsFitData(models, data, ref);
+  const indices = selectSamples(data.n, opts.samples, seed);
+  const datasetHash = data.hash();
+  // One entry per distinct pipeline, in the order first named.
+  const unique = new Map<string, PipelineRef>();
+  for (const r of refs) if (!unique.has(pipelineName(r))) unique.set(pipelineName(r), r);
+  const info: RunInfo = {
+    splitsimVersion: SPLITSIM_VERSION,
+    nodeVersion: process.version,
+    backend,
+    seed,
+    indices,
+    datasetHash,
+    models: [...models.values()].map((e) => ({ name: e.name, hash: e.hash })),
+    pipelines: [...unique.values()],
+    blockSize: BLOCK_SAMPLES,
+    codeHash: codeHash(),
+  };
+  return {
+    info,
+    env,
+    data: ref,
+    keys: runCacheKeys(info),
+    models,
+    modelDirs: Object.fromEntries([...models].map(([n, e]) => [n, e.dir])),
+    cacheDir,
+    useCache: opts.useCache ?? true,
+    workers: Math.max(1, opts.workers ?? Math.min(2, os.cpus().length)),
+    chunk: opts.chunk ?? 200,
+    progress: opts.progress,
+  };
+}
+
+/** Every unit of a run, in their fixed order (ids 0..). */
+function runUnitsOf(run: PreparedRun): WorkUnit[] {
+  return makeUnits(run.info.pipelines, run.info.indices, { modelDirs: run.modelDirs, data: run.data, blockSize: run.info.blockSize, chunk: run.chunk });
+}
+
+/** Per pipeline, the results of each block of the selected units (undefined: not selected). */
+type BlockResults = Map<string, Array<SampleResults | undefined>>;
+
+/**
+ * Obtains the per-block results of the selected units: from whole-run cache entries (sliced),
+ * from block entries of an earlier, interrupted run, or by running them (each finished block
+ * is stored at once, so a killed run resumes with the rest).
+ */
+async function runSelected(run: PreparedRun, selected: WorkUnit[]): Promise<{ blocks: BlockResults; whole: Set<string>; sampleRuns: number }> {
+  const { info, cacheDir, useCache } = run;
+  const nBlocks = Math.ceil(info.indices.length / info.blockSize);
+  const blockKey = (name: string, b: number) => sha256(run.keys.get(name)!, `block=${b}/${info.blockSize}`);
+  const blockLength = (b: number) => Math.min(info.blockSize, info.indices.length - b * info.blockSize);
+  const blocks: BlockResults = new Map();
+  const whole = new Set<string>();
+  const full = new Map<string, SampleResults>();
+  for (const u of selected) {
+    for (const p of u.pipelines) {
+      const name = pipelineName(p);
+      if (!blocks.has(name)) {
+        blocks.set(name, new Array(nBlocks).fill(undefined));
+        const hit = useCache ? readCacheEntry(cacheDir, run.keys.get(name)!) : undefined;
+        if (hit && hit.results.bytes.length === info.indices.length) {
+          full.set(name, hit.results);
+          whole.add(name);
+        }
+      }
+      const r = full.get(name);
+      if (r) blocks.get(name)![u.block] = sliceResults(r, u.block * info.blockSize, u.block * info.blockSize + blockLength(u.block));
+      else if (useCache) {
+        const hit = readCacheEntry(cacheDir, blockKey(name, u.block));
+        if (hit && hit.results.bytes.length === blockLength(u.block)) blocks.get(name)![u.block] = hit.results;
+      }
+    }
+  }
+  const pending = selected
+    .map((u) => ({ ...u, pipelines: u.pipelines.filter((p) => !blocks.get(pipelineName(p))![u.block]) }))
+    .filter((u) => u.pipelines.length > 0);
+  const total = pending.reduce((a, u) => a + u.pipelines.length * u.indices.length, 0);
+  const show = run.progress ?? (process.stderr.isTTY === true || total > 100000);
+  const names = new Set(pending.flatMap((u) => u.pipelines.map(pipelineName)));
+  const progress = new Progress(total, show, `measuring ${names.size} pipeline(s) x ${info.indices.length} samples`);
+  const ran = await runUnits(workOrder(pending), {
+    workers: run.workers,
+    env: run.env,
+    onProgress: (d) => progress.add(d),
+    onUnit: (u, results) => {
+      for (const p of u.pipelines) {
+        const name = pipelineName(p);
+        const r = results.get(name)!;
+        blocks.get(name)![u.block] = r;
+        if (useCache) writeCacheEntry(cacheDir, blockKey(name, u.block), runCacheRecord(run.info, p, r.bytes.length), r);
+      }
+    },
+  });
+  progress.finish();
+  if (ran !== undefined && ran !== info.backend) throw new Error(`workers ran tfjs on ${ran}, this process on ${info.backend}`);
+  return { blocks, whole, sampleRuns: total };
+}
+
+/**
+ * Whole-run results of every pipeline from its blocks; stores each newly assembled one as a
+ * whole-run cache entry (dropping its block entries). Returns the measured pipelines.
+ */
+export function assemblePipelines(
+  info: RunInfo,
+  blocks: BlockResults,
+  whole: Set<string>,
+  cache?: { dir: string; keys: Map<string, string>; record: (ref: PipelineRef, n: number) => CacheRecord },
+): MeasuredPipeline[] {
+  const hashOf = new Map(info.models.map((m) => [m.name, m.hash]));
+  return info.pipelines.map((ref) => {
+    const name = pipelineName(ref);
+    const parts = blocks.get(name);
+    if (!parts || parts.some((b) => b === undefined)) throw new Error(`${name}: not every block was measured`);
+    const results = concatResults(parts as SampleResults[]);
+    if (cache && !whole.has(name)) {
+      writeCacheEntry(cache.dir, cache.keys.get(name)!, cache.record(ref, info.indices.length), results);
+      for (let b = 0; b < parts.length; b++) removeCacheEntry(cache.dir, sha256(cache.keys.get(name)!, `block=${b}/${info.blockSize}`));
+    }
+    return { ref, name, results, cached: whole.has(name), row: aggregate(ref, results, info.backend, hashOf.get(ref.model)!) };
+  });
+}
+
+/** The cache keys of a run's pipelines (as measurePipelines computes them), by name. */
+export function runCacheKeys(info: RunInfo): Map<string, string> {
+  const hashOf = new Map(info.models.map((m) => [m.name, m.hash]));
+  const samplesHash = hashSamples(info.indices);
+  return new Map(info.pipelines.map((r) => [pipelineName(r), cacheKey({
+    modelHash: hashOf.get(r.model)!, datasetHash: info.datasetHash, split: r.split, codec: r.codec ?? null, samplesHash, backend: info.backend,
+  })]));
+}
+
+/** The cache record of a pipeline of a run (whole-run entries). */
+export function runCacheRecord(info: RunInfo, ref: PipelineRef, n: number): CacheRecord {
+  return {
+    pipeline: pipelineName(ref), model: ref.model, modelHash: info.models.find((m) => m.name === ref.model)!.hash, datasetHash: info.datasetHash,
+    split: ref.split, codec: ref.codec ?? null, samples: n, samplesHash: hashSamples(info.indices), backend: info.backend, splitsimVersion: SPLITSIM_VERSION,
+  };
+}
+
+/** MeasureResult of assembled pipelines. */
+export function resultOf(info: RunInfo, pipelines: MeasuredPipeline[], timing: MeasureResult['timing']): MeasureResult {
+  return { pipelines, backend: info.backend, seed: info.seed, indices: info.indices, models: info.models, datasetHash: info.datasetHash, timing, info };
 }
 
 /** Measures the given pipelines, using the cache where it can. */
 export async function measurePipelines(refs: PipelineRef[], opts: MeasureOptions = {}): Promise<MeasureResult> {
   const t0 = Date.now();
-  const seed = opts.seed ?? 1;
-  if (!(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) throw new UserError(`--seed: expected an integer from 0 to 4294967295, got ${seed}`);
-  const zooDir = path.resolve(opts.zooDir ?? DEFAULT_ZOO_DIR);
-  const dataDir = path.resolve(opts.dataDir ?? DEFAULT_DATA_DIR);
-  const cacheDir = path.resolve(opts.cacheDir ?? defaultCacheDir());
-  const env = opts.env ?? defaultEnv();
-  const models = modelEntries(refs, zooDir, opts.modelDirs);
-  const backend = await env.init();
-  const data = env.loadData(dataDir);
-  if (opts.samples !== undefined && opts.samples > data.n) {
-    throw new UserError(`--samples ${opts.samples}: the test set in ${dataDir} has ${data.n} images`);
-  }
-  const indices = selectSamples(data.n, opts.samples, seed);
-  const samplesHash = hashSamples(indices);
-  const datasetHash = env.datasetHash(dataDir);
-
-  // One entry per distinct pipeline, in the order first named.
-  const unique = new Map<string, PipelineRef>();
-  for (const r of refs) if (!unique.has(pipelineName(r))) unique.set(pipelineName(r), r);
-  const useCache = opts.useCache ?? true;
-  const keys = new Map<string, string>();
-  const found = new Map<string, SampleResults>();
-  for (const [name, ref] of unique) {
-    const key = cacheKey({ modelHash: models.get(ref.model)!.hash, datasetHash, split: ref.split, codec: ref.codec ?? null, samplesHash, backend });
-    keys.set(name, key);
-    if (useCache) {
-      const hit = readCacheEntry(cacheDir, key);
-      if (hit && hit.results.bytes.length === indices.length) found.set(name, hit.results);
-    }
-  }
-  const pending = [...unique.values()].filter((r) => !found.has(pipelineName(r)));
-  const workers = Math.max(1, opts.workers ?? Math.min(2, os.cpus().length));
-  const measured = new Map<string, SampleResults>();
-  let sampleRuns = 0;
-  if (pending.length > 0) {
-    // Work is cut into blocks of consecutive samples; each finished block is stored at once
-    // (a partial entry per pipeline and block), so a killed run resumes where it stopped.
-    const blockSize = BLOCK_SAMPLES;
-    const nBlocks = Math.ceil(indices.length / blockSize);
-    const blockKey = (name: string, b: number) => sha256(keys.get(name)!, `block=${b}/${blockSize}`);
-    const record = (ref: PipelineRef, n: number) => ({
-      pipeline: pipelineName(ref), model: ref.model, modelHash: models.get(ref.model)!.hash, datasetHash, split: ref.split,
-      codec: ref.codec ?? null, samples: n, samplesHash, backend, splitsimVersion: SPLITSIM_VERSION,
-    });
-    const blocks = new Map<string, Array<SampleResults | undefined>>();
-    for (const ref of pending) {
-      const parts: Array<SampleResults | undefined> = [];
-      for (let b = 0; b < nBlocks; b++) {
-        const hit = useCache ? readCacheEntry(cacheDir, blockKey(pipelineName(ref), b)) : undefined;
-        parts.push(hit && hit.results.bytes.length === Math.min(blockSize, indices.length - b * blockSize) ? hit.results : undefined);
-      }
-      blocks.set(pipelineName(ref), parts);
-    }
-    const modelDirs = Object.fromEntries([...models].map(([n, e]) => [n, e.dir]));
-    // A unit is a model's pipelines on one block: those still missing that block.
-    const units0 = makeUnits(pending, indices, { modelDirs, dataDir, blockSize, chunk: opts.chunk ?? 200 })
-      .map((u) => ({ ...u, pipelines: u.pipelines.filter((p) => !blocks.get(pipelineName(p))![u.block]) }))
-      .filter((u) => u.pipelines.length > 0)
-      .map((u, i) => ({ ...u, id: i }));
-    const total = units0.reduce((a, u) => a + u.pipelines.length * u.indices.length, 0);
-    sampleRuns = total;
-    const show = opts.progress ?? (process.stderr.isTTY === true || total > 100000);
-    const progress = new Progress(total, show, `measuring ${pending.length} pipeline(s) x ${indices.length} samples`);
-    const ran = await runUnits(units0, {
-      workers,
-      env,
-      onProgress: (d) => progress.add(d),
-      onUnit: (u, results) => {
-        const b = u.block;
-        for (const p of u.pipelines) {
-          const name = pipelineName(p);
-          const r = results.get(name)!;
-          blocks.get(name)![b] = r;
-          if (useCache) writeCacheEntry(cacheDir, blockKey(name, b), record(p, r.bytes.length), r);
-        }
-      },
-    });
-    progress.finish();
-    if (ran !== undefined && ran !== backend) throw new Error(`workers ran tfjs on ${ran}, this process on ${backend}`);
-    for (const ref of pending) {
-      const name = pipelineName(ref);
-      const full = concatResults(blocks.get(name)! as SampleResults[]);
-      measured.set(name, full);
-      if (useCache) {
-        writeCacheEntry(cacheDir, keys.get(name)!, record(ref, indices.length), full);
-        for (let b = 0; b < nBlocks; b++) removeCacheEntry(cacheDir, blockKey(name, b));
-      }
-    }
-  }
-  const pipelines: MeasuredPipeline[] = [...unique].map(([name, ref]) => {
-    const results = found.get(name) ?? measured.get(name)!;
-    return { ref, name, results, cached: found.has(name), row: aggregate(ref, results, backend, models.get(ref.model)!.hash) };
+  const run = await prepareRun(refs, opts);
+  const { blocks, whole, sampleRuns } = await runSelected(run, runUnitsOf(run));
+  const cache = run.useCache ? { dir: run.cacheDir, keys: run.keys, record: (r: PipelineRef, n: number) => runCacheRecord(run.info, r, n) } : undefined;
+  const pipelines = assemblePipelines(run.info, blocks, whole, cache);
+  return resultOf(run.info, pipelines, {
+    measured: pipelines.length - whole.size, cached: whole.size, wallS: (Date.now() - t0) / 1000, workers: run.workers, sampleRuns,
   });
-  return {
-    pipelines,
-    backend,
-    seed,
-    indices,
-    models: [...models.values()].map((e) => ({ name: e.name, hash: e.hash })),
-    datasetHash,
-    timing: { measured: pending.length, cached: unique.size - pending.length, wallS: (Date.now() - t0) / 1000, workers, sampleRuns },
-  };
+}
+
+/** A shard of a run: which one, and the per-block results of its units. */
+export interface ShardResult {
+  info: RunInfo;
+  shard: { index: number; count: number };
+  /** Results of each (pipeline, block) of the shard's units. */
+  parts: Array<{ pipeline: string; block: number; results: SampleResults }>;
+  timing: { units: number; sampleRuns: number; wallS: number; workers: number };
+}
+
+/**
+ * Measures shard `index` of `count` of the run measurePipelines would do: its share of the
+ * run's fixed unit list (parallel.ts shardUnits; shard.ts merges the shards).
+ */
+export async function measureShard(refs: PipelineRef[], shard: { index: number; count: number }, opts: MeasureOptions = {}): Promise<ShardResult> {
+  const t0 = Date.now();
+  const run = await prepareRun(refs, opts);
+  const selected = shardUnits(runUnitsOf(run), shard.index, shard.count);
+  const { blocks, sampleRuns } = await runSelected(run, selected);
+  const parts = selected.flatMap((u) => u.pipelines.map((p) => ({ pipeline: pipelineName(p), block: u.block, results: blocks.get(pipelineName(p))![u.block]! })));
+  return { info: run.info, shard, parts, timing: { units: selected.length, sampleRuns, wallS: (Date.now() - t0) / 1000, workers: run.workers } };
 }
 
 /** Options of measureZoo: which zoo models, and optionally which of their candidates. */

@@ -1,7 +1,9 @@
 /**
- * Spreads a measurement over processes. The work is cut into units: one model's pending
- * pipelines on one block of consecutive samples (blocks of a fixed size, so the cut is the
- * same whatever the number of workers). Worker processes (each with its own tfjs backend
+ * Spreads a measurement over processes. The work is cut into units: one group of a model's
+ * pipelines (those of one split point, which share its head; device-only; or one input codec
+ * setting) on one block of consecutive samples. Blocks have a fixed size and groups depend
+ * on the pipelines only, so the cut is the same whatever the number of workers or shards
+ * (measure/shard.ts takes a deterministic 1/N of the units). Worker processes (each with its own tfjs backend
  * and libvips, models loaded once) take units one at a time as they become free, which
  * balances the load; every finished unit is handed back at once, so the caller can store
  * it (a killed run keeps its finished units), and per-sample results do not depend on which
@@ -11,19 +13,25 @@
  */
 import { fork, type ChildProcess } from 'child_process';
 import * as path from 'path';
-import { pipelineName, type PipelineRef } from '../pipelines/ref';
+import type { Dataset } from '../data/dataset';
+import type { DataRef } from '../data/spec';
+import { codecName } from '../codecs/registry';
+import { DEVICE_ONLY, INPUT_SPLIT, pipelineName, type PipelineRef } from '../pipelines/ref';
+import { UserError } from '../util/errors';
 import type { SampleResults } from './cache';
-import { runPipelines, type Dataset, type ModelRunner } from './run';
+import { runPipelines, type ModelRunner } from './run';
 
-/** One unit of work: a model's pipelines on a block of samples. */
+/** One unit of work: a group of a model's pipelines on a block of samples. */
 export interface WorkUnit {
   /** Position of the unit in the run (for the caller's bookkeeping). */
   id: number;
   /** Which block of the run's samples (0-based). */
   block: number;
   model: string;
+  /** The pipelines' group (groupOf). */
+  group: string;
   modelDir: string;
-  dataDir: string;
+  data: DataRef;
   pipelines: PipelineRef[];
   /** Sample indices of the block. */
   indices: number[];
@@ -34,17 +42,30 @@ export interface WorkUnit {
 /** How a process obtains its models, data and backend. */
 export interface JobEnvironment {
   init(): Promise<string>;
-  loadData(dataDir: string): Dataset;
-  /** Content hash of the dataset's files (part of every cache key). */
-  datasetHash(dataDir: string): string;
-  loadRunner(name: string, zooDir: string): Promise<ModelRunner>;
+  /**
+   * Opens the dataset (its content hash is part of every cache key); `verify` reads every
+   * image header first (the parent does, the workers need not).
+   */
+  loadData(data: DataRef, opts?: { verify?: boolean }): Promise<Dataset>;
+  /** The runner of a model folder (zooDir/name) for samples of `data` (its normalization). */
+  loadRunner(name: string, zooDir: string, data: Dataset): Promise<ModelRunner>;
 }
 
 /** Messages a worker sends to its parent. */
 export type WorkerMessage =
   | { type: 'progress'; done: number }
   | { type: 'done'; id: number; backend: string; results: Array<[string, SampleResults]> }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string; user?: boolean };
+
+/**
+ * The group of a pipeline: pipelines of one group run together on a block (a split point's
+ * codecs share its head and, where they reconstruct alike, its tail).
+ */
+export function groupOf(p: PipelineRef): string {
+  if (p.split === DEVICE_ONLY) return `${p.model}/${DEVICE_ONLY}`;
+  if (p.split === INPUT_SPLIT) return `${p.model}/${INPUT_SPLIT}/${p.codec ? codecName(p.codec) : ''}`;
+  return `${p.model}/${p.split}`;
+}
 
 /** Messages a parent sends to a worker. */
 export type ParentMessage = { type: 'unit'; unit: WorkUnit } | { type: 'exit' };
@@ -52,18 +73,21 @@ export type ParentMessage = { type: 'unit'; unit: WorkUnit } | { type: 'exit' };
 /** Runs units in one process, keeping each model's runner and the data loaded between units. */
 export class UnitRunner {
   private readonly runners = new Map<string, Promise<ModelRunner>>();
-  private readonly data = new Map<string, Dataset>();
+  private readonly data = new Map<string, Promise<Dataset>>();
   private backend: Promise<string> | undefined;
 
   constructor(private readonly env: JobEnvironment) {}
 
   async run(unit: WorkUnit, onProgress?: (done: number) => void): Promise<{ backend: string; results: Map<string, SampleResults> }> {
     const backend = await (this.backend ??= this.env.init());
-    let data = this.data.get(unit.dataDir);
-    if (!data) this.data.set(unit.dataDir, (data = this.env.loadData(unit.dataDir)));
-    let runner = this.runners.get(unit.modelDir);
-    if (!runner) this.runners.set(unit.modelDir, (runner = this.env.loadRunner(path.basename(unit.modelDir), path.dirname(unit.modelDir))));
-    const results = await runPipelines(await runner, unit.pipelines, data, unit.indices, { chunk: unit.chunk, onProgress });
+    const dataKey = JSON.stringify(unit.data);
+    let data = this.data.get(dataKey);
+    if (!data) this.data.set(dataKey, (data = this.env.loadData(unit.data)));
+    const ds = await data;
+    const runnerKey = `${unit.modelDir}\0${dataKey}`;
+    let runner = this.runners.get(runnerKey);
+    if (!runner) this.runners.set(runnerKey, (runner = this.env.loadRunner(path.basename(unit.modelDir), path.dirname(unit.modelDir), ds)));
+    const results = await runPipelines(await runner, unit.pipelines, ds, unit.indices, { chunk: unit.chunk, onProgress });
     return { backend, results };
   }
 }
@@ -73,20 +97,61 @@ export function canFork(): boolean {
   return path.extname(__filename) === '.js';
 }
 
-/** Cuts pending pipelines into units: per model, per block of `blockSize` consecutive samples. */
-export function makeUnits(pending: PipelineRef[], indices: number[], opts: { modelDirs: Record<string, string>; dataDir: string; blockSize: number; chunk: number }): WorkUnit[] {
+/**
+ * Cuts pipelines into units: per block of `blockSize` consecutive samples, per group (in the
+ * order the groups are first named). The order, and so each unit's id, depends only on the
+ * pipelines and the samples.
+ */
+export function makeUnits(pipelines: PipelineRef[], indices: number[], opts: { modelDirs: Record<string, string>; data: DataRef; blockSize: number; chunk: number }): WorkUnit[] {
+  const groups = new Map<string, PipelineRef[]>();
+  for (const p of pipelines) {
+    const g = groupOf(p);
+    if (!groups.has(g)) groups.set(g, []);
+    groups.get(g)!.push(p);
+  }
   const units: WorkUnit[] = [];
-  const models = [...new Set(pending.map((p) => p.model))];
-  for (const model of models) {
-    const mine = pending.filter((p) => p.model === model);
-    for (let start = 0; start < indices.length; start += opts.blockSize) {
+  for (let start = 0; start < indices.length; start += opts.blockSize) {
+    for (const [group, mine] of groups) {
+      const model = mine[0].model;
       units.push({
-        id: units.length, block: start / opts.blockSize, model, modelDir: opts.modelDirs[model], dataDir: opts.dataDir, pipelines: mine,
+        id: units.length, block: start / opts.blockSize, model, group, modelDir: opts.modelDirs[model], data: opts.data, pipelines: mine,
         indices: indices.slice(start, start + opts.blockSize), chunk: opts.chunk,
       });
     }
   }
   return units;
+}
+
+/** The work of a unit, for balancing: pipeline-samples (what the progress bar counts). */
+export function unitWeight(u: WorkUnit): number {
+  return u.pipelines.length * u.indices.length;
+}
+
+/**
+ * The units of shard `index` of `count`: the run's units dealt out by weight, heaviest first
+ * (ties by position), each to the shard with the least work so far (ties to the lowest
+ * index). It depends on the pipelines and samples only, so every shard of a run computes
+ * the same assignment without talking to the others.
+ */
+export function shardUnits(units: WorkUnit[], index: number, count: number): WorkUnit[] {
+  const load = new Array<number>(count).fill(0);
+  const mine = new Set<number>();
+  const order = [...units].sort((a, b) => unitWeight(b) - unitWeight(a) || a.id - b.id);
+  for (const u of order) {
+    let best = 0;
+    for (let k = 1; k < count; k++) if (load[k] < load[best]) best = k;
+    load[best] += unitWeight(u);
+    if (best === index) mine.add(u.id);
+  }
+  return units.filter((u) => mine.has(u.id));
+}
+
+/**
+ * The order units are handed to workers: block by block (an image folder decodes a block's
+ * images once per process), the heaviest units of a block first.
+ */
+export function workOrder(units: WorkUnit[]): WorkUnit[] {
+  return [...units].sort((a, b) => a.block - b.block || unitWeight(b) - unitWeight(a) || a.id - b.id);
 }
 
 /**
@@ -154,7 +219,8 @@ export async function runUnits(
           }
           give(child);
         } else if (m.type === 'error') {
-          finish(new Error(`measurement worker: ${m.message}`));
+          // Bad input met in a worker (an image that does not decode) is the user's, as in-process.
+          finish(m.user ? new UserError(m.message) : new Error(`measurement worker: ${m.message}`));
         }
       });
       child.on('error', (e) => finish(e));
@@ -166,6 +232,18 @@ export async function runUnits(
       give(child);
     }
   });
+}
+
+/** The results of samples [start, end) of a run's results (copies). */
+export function sliceResults(r: SampleResults, start: number, end: number): SampleResults {
+  return {
+    bytes: r.bytes.slice(start, end),
+    correct: r.correct.slice(start, end),
+    encodeMs: r.encodeMs.slice(start, end),
+    decodeMs: r.decodeMs.slice(start, end),
+    estimatedBytes: r.estimatedBytes?.slice(start, end),
+    elements: r.elements,
+  };
 }
 
 /** Reassembles per-sample results of blocks (in block order) into one run's results. */

@@ -10,25 +10,19 @@ import type { Quantized } from '../codecs/quantize';
 import { decodeImage, encodeImage, isLossless, type ImageCodecSpec } from '../codecs/image';
 import { isInputCodec } from '../codecs/registry';
 import { DEVICE_ONLY, INPUT_SPLIT, pipelineName, type PipelineRef } from '../pipelines/ref';
+import type { Dataset } from '../data/dataset';
 import type { SampleResults } from './cache';
 
 type PipelineSpec = PipelineRef;
 
-/** The test images and labels (row-major uint8 pixels). */
-export interface Dataset {
-  images: Uint8Array;
-  labels: Uint8Array;
-  n: number;
-  rows: number;
-  cols: number;
-}
+export type { Dataset };
 
 /** What the runner needs from a model: whole-model, head and tail inference on batches. */
 export interface ModelRunner {
   readonly name: string;
   /** What model-specific codecs need (entropy prior, fixed quantiser). */
   readonly codecInfo: CodecModelInfo;
-  /** Predicted class of each image (n images of rows*cols pixels). */
+  /** Predicted class of each image (n images of rows*cols*channels pixels, as the dataset gives them). */
   classify(images: Uint8Array, n: number): Promise<Int32Array>;
   /** Head outputs at a split point: the per-sample shape and all n samples' values. */
   head(split: string, images: Uint8Array, n: number): Promise<{ shape: number[]; values: Float32Array }>;
@@ -87,7 +81,7 @@ export async function runPipelines(
 ): Promise<Map<string, SampleResults>> {
   const n = indices.length;
   const chunk = Math.max(1, opts.chunk ?? 200);
-  const px = data.rows * data.cols;
+  const px = data.rows * data.cols * data.channels;
   const results = new Map<string, SampleResults>();
   const splits = new Map<string, PipelineSpec[]>();
   for (const p of pipelines) {
@@ -104,13 +98,9 @@ export async function runPipelines(
 
   for (let start = 0; start < n; start += chunk) {
     const B = Math.min(chunk, n - start);
-    const imgs = new Uint8Array(B * px);
-    const labels = new Uint8Array(B);
-    for (let s = 0; s < B; s++) {
-      const idx = indices[start + s];
-      imgs.set(data.images.subarray(idx * px, (idx + 1) * px), s * px);
-      labels[s] = data.labels[idx];
-    }
+    const chunkIndices = Array.from({ length: B }, (_, s) => indices[start + s]);
+    const imgs = await data.pixels(chunkIndices);
+    const labels = Int32Array.from(chunkIndices, (idx) => data.labels[idx]);
     const featureSplits = [...splits.keys()].filter((s) => s !== INPUT_SPLIT && s !== DEVICE_ONLY);
     const heads = runner.heads && featureSplits.length > 1 ? await runner.heads(featureSplits, imgs, B) : undefined;
     // The unsplit model's answer on the original image: device-only pipelines and lossless
@@ -141,7 +131,7 @@ async function runInputGroup(
   runner: ModelRunner,
   group: PipelineSpec[],
   imgs: Uint8Array,
-  labels: Uint8Array,
+  labels: Int32Array,
   B: number,
   data: Dataset,
   start: number,
@@ -149,7 +139,7 @@ async function runInputGroup(
   opts: RunOptions,
   raw: () => Promise<Int32Array>,
 ): Promise<void> {
-  const px = data.rows * data.cols;
+  const px = data.rows * data.cols * data.channels;
   for (const p of group) {
     const spec = p.codec as ImageCodecSpec;
     const r = results.get(pipelineName(p))!;
@@ -158,9 +148,9 @@ async function runInputGroup(
     for (let s = 0; s < B; s++) {
       const pixels = imgs.subarray(s * px, (s + 1) * px);
       const t0 = cpuMs();
-      const bytes = await encodeImage(pixels, data.cols, data.rows, spec);
+      const bytes = await encodeImage(pixels, data.cols, data.rows, spec, data.channels);
       const t1 = cpuMs();
-      const back = await decodeImage(bytes, data.cols, data.rows, spec);
+      const back = await decodeImage(bytes, data.cols, data.rows, spec, data.channels);
       const t2 = cpuMs();
       r.bytes[start + s] = bytes.length;
       r.encodeMs[start + s] = t1 - t0;
@@ -253,7 +243,7 @@ async function runFeatureGroup(
   head: { shape: number[]; values: Float32Array },
   group: PipelineSpec[],
   codecs: Map<string, FeatureCodec>,
-  labels: Uint8Array,
+  labels: Int32Array,
   B: number,
   start: number,
   results: Map<string, SampleResults>,

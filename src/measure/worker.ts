@@ -4,6 +4,7 @@
  * and each unit's per-sample results. It exits when told to, and when its parent goes away
  * (the IPC channel closes), so a killed measurement leaves no worker behind.
  */
+import { UserError } from '../util/errors';
 import { UnitRunner, type ParentMessage, type WorkerMessage } from './parallel';
 import { zooEnvironment } from './zooRunner';
 
@@ -22,5 +23,7 @@ process.on('message', (m: ParentMessage) => {
   }
   chain = chain.then(() => runner.run(m.unit, (done) => send({ type: 'progress', done })))
     .then((out) => send({ type: 'done', id: m.unit.id, backend: out.backend, results: [...out.results] }))
-    .catch((e: unknown) => send({ type: 'error', message: (e as Error)?.stack ?? String(e) }));
+    .catch((e: unknown) => send(e instanceof UserError
+      ? { type: 'error', message: e.message, user: true }
+      : { type: 'error', message: (e as Error)?.stack ?? String(e) }));
 });

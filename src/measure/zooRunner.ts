@@ -1,10 +1,13 @@
 /**
- * ModelRunner over a zoo model with tfjs: whole-model, head and tail inference in batches,
- * and the codec information (entropy prior, fixed quantiser) from its meta.json.
+ * ModelRunner over a zoo model or a model folder with tfjs: whole-model, head and tail
+ * inference in batches on the dataset's pixels (normalised as the dataset declares, or as
+ * the model's meta.json input says), and the codec information (entropy prior, fixed
+ * quantiser) from its meta.json.
  */
 import type { CodecModelInfo, FactorizedPrior, FixedQuantizer } from '../codecs/feature';
-import { fashionDatasetFiles, loadFashionMnistTest, toModelInput } from '../data/fashion';
-import { hashFiles } from './cache';
+import { openDataset } from '../data/dataset';
+import { grayNormalization, toNormalizedInput } from '../data/preprocess';
+import type { Normalization } from '../data/spec';
 import { initBackend, tf } from '../model/backend';
 import { splitModel, type SplitModel } from '../model/split';
 import { loadZooModel, type ZooModel } from '../model/zoo';
@@ -37,9 +40,15 @@ function argmax(logits: tf.Tensor): Int32Array {
   return tf.tidy(() => tf.argMax(logits, -1)).dataSync() as Int32Array;
 }
 
-/** Loads a zoo model and wraps it as a ModelRunner. */
-export async function loadZooRunner(name: string, zooDir: string): Promise<ModelRunner> {
+/**
+ * Loads a zoo model (or the model folder zooDir/name) and wraps it as a ModelRunner; pixels
+ * are normalised with `norm`, by default the model's meta.json input mean and std.
+ */
+export async function loadZooRunner(name: string, zooDir: string, norm?: Normalization): Promise<ModelRunner> {
   const zm = await loadZooModel(name, zooDir);
+  const shape = zm.meta.input.shape;
+  const normalization = norm ?? grayNormalization(zm.meta.input);
+  const input = (images: Uint8Array, n: number) => toNormalizedInput(images, n, shape, normalization);
   // splitModel builds the tail by re-applying the model's layers, which gives them a second
   // inbound node; a later split of the same model object at a tail layer then fails in tfjs
   // ("multiple inbound nodes"). Each split point therefore gets its own copy of the model.
@@ -49,20 +58,19 @@ export async function loadZooRunner(name: string, zooDir: string): Promise<Model
     if (!m) splits.set(s, (m = loadZooModel(name, zooDir).then((copy) => splitModel(copy, s))));
     return m;
   };
-  const all = (n: number): Int32Array => Int32Array.from({ length: n }, (_, i) => i);
   const multiHeads = new Map<string, tf.LayersModel>();
   return {
     name,
     codecInfo: codecInfoOf(zm),
     async classify(images, n) {
-      const x = toModelInput(images, all(n), zm.meta.input);
+      const x = input(images, n);
       const y = zm.model.predict(x) as tf.Tensor;
       const pred = argmax(y);
       tf.dispose([x, y]);
       return pred;
     },
     async head(s, images, n) {
-      const x = toModelInput(images, all(n), zm.meta.input);
+      const x = input(images, n);
       const y = (await split(s)).head.predict(x) as tf.Tensor;
       const values = y.dataSync() as Float32Array;
       const shape = y.shape.slice(1);
@@ -78,7 +86,7 @@ export async function loadZooRunner(name: string, zooDir: string): Promise<Model
         const outputs = list.map((s) => copy.model.getLayer(s).getOutputAt(0) as tf.SymbolicTensor);
         multiHeads.set(key, (multi = tf.model({ inputs: copy.model.inputs, outputs })));
       }
-      const x = toModelInput(images, all(n), zm.meta.input);
+      const x = input(images, n);
       const ys = multi.predict(x) as tf.Tensor | tf.Tensor[];
       const arr = Array.isArray(ys) ? ys : [ys];
       const out = new Map<string, { shape: number[]; values: Float32Array }>();
@@ -96,10 +104,9 @@ export async function loadZooRunner(name: string, zooDir: string): Promise<Model
   };
 }
 
-/** The job environment of real measurements: the chosen tfjs backend, the zoo, Fashion-MNIST. */
+/** The job environment of real measurements: the chosen tfjs backend, model folders, datasets. */
 export const zooEnvironment: JobEnvironment = {
   init: () => initBackend(),
-  loadData: (dataDir) => loadFashionMnistTest(dataDir),
-  datasetHash: (dataDir) => hashFiles(fashionDatasetFiles(dataDir)),
-  loadRunner: (name, zooDir) => loadZooRunner(name, zooDir),
+  loadData: (data, opts) => openDataset(data, opts),
+  loadRunner: (name, zooDir, data) => loadZooRunner(name, zooDir, data.normalization),
 };

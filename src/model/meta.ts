@@ -144,9 +144,27 @@ export interface ZooEntry {
   hash: string;
 }
 
+/** Metadata derived from the graphs of folders without meta.json (model/derive.ts), or why not. */
+const derivedMetas = new Map<string, ZooMeta | UserError>();
+
+/** Remembers what model/derive.ts derived for a folder without meta.json (by folder and hash). */
+export function rememberDerivedMeta(dir: string, hash: string, meta: ZooMeta | UserError): void {
+  derivedMetas.set(`${path.resolve(dir)}\0${hash}`, meta);
+}
+
+/** meta.json of a folder, or the metadata derived from its graph (prepareModel). */
+function metaOf(dir: string, hash: string): ZooMeta {
+  if (fs.existsSync(path.join(dir, 'meta.json'))) return readZooMeta(dir);
+  const d = derivedMetas.get(`${path.resolve(dir)}\0${hash}`);
+  if (d instanceof UserError) throw d;
+  if (!d) throw new Error(`${dir}: no meta.json, and its graph was not analysed (model/derive.ts prepareModel) before it was read`);
+  return d;
+}
+
 /**
  * Resolves a model named in a scenario or on the command line: a zoo name (a folder of
- * zooDir listed in its index) or a path to a model folder with model.json and meta.json.
+ * zooDir listed in its index) or a path to a model folder with model.json, and meta.json or
+ * the metadata model/derive.ts derived from its graph.
  */
 export function resolveZooModel(nameOrDir: string, zooDir: string = ZOO_DIR): ZooEntry {
   const isPath = nameOrDir.includes('/') || nameOrDir.includes(path.sep);
@@ -156,5 +174,6 @@ export function resolveZooModel(nameOrDir: string, zooDir: string = ZOO_DIR): Zo
     if (!names.includes(nameOrDir)) throw new UserError(`unknown model '${nameOrDir}' (zoo models: ${names.join(', ')}; or a path to a model folder)`);
   }
   if (!fs.existsSync(path.join(dir, 'model.json'))) throw new UserError(`${dir}: not a model folder (no model.json)`);
-  return { name: isPath ? path.basename(dir) : nameOrDir, dir, meta: readZooMeta(dir), hash: hashModelFiles(dir) };
+  const hash = hashModelFiles(dir);
+  return { name: isPath ? path.basename(dir) : nameOrDir, dir, meta: metaOf(dir, hash), hash };
 }

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { UserError } from '../util/errors';
 import { tf } from './backend';
 import { registerCustomLayers } from './layers';
+import { checkLayerClasses, deriveModelMeta, kerasTopology } from './derive';
 import { hashModelFiles, listZooModels, readJson, readShard, readZooMeta, ZOO_DIR, type ZooMeta } from './meta';
 
 export { zooMetaSchema, readZooMeta, listZooModels, type ZooMeta } from './meta';
@@ -32,7 +33,7 @@ interface WeightsGroup {
 
 const BYTES_PER_DTYPE: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
 
-/** Reads and checks model.json, the shards and meta.json of one model folder; loads it. */
+/** Reads and checks model.json, the shards and meta.json (if any) of one model folder; loads it. */
 export async function loadModelDir(dir: string): Promise<ZooModel> {
   const modelFile = path.join(dir, 'model.json');
   const metaFile = path.join(dir, 'meta.json');
@@ -45,15 +46,14 @@ export async function loadModelDir(dir: string): Promise<ZooModel> {
   if (raw.format !== undefined && raw.format !== 'layers-model') {
     throw new UserError(`${modelFile}: field 'format': expected "layers-model", got ${JSON.stringify(raw.format)}`);
   }
-  const topology = raw.modelTopology as Record<string, unknown> | undefined;
-  if (!topology || typeof topology !== 'object' || typeof topology.class_name !== 'string' || !topology.config) {
-    throw new UserError(`${modelFile}: field 'modelTopology': expected a Keras model topology object`);
-  }
+  const topology = kerasTopology(raw, modelFile);
+  checkLayerClasses(topology, modelFile);
   const manifest = raw.weightsManifest as WeightsGroup[] | undefined;
   if (!Array.isArray(manifest) || manifest.some((g) => !Array.isArray(g?.paths) || !Array.isArray(g?.weights))) {
     throw new UserError(`${modelFile}: field 'weightsManifest': expected a list of {paths, weights} groups`);
   }
-  const meta = readZooMeta(dir);
+  // A folder without meta.json (a model brought as it is) gets its metadata from its graph.
+  const meta = fs.existsSync(metaFile) ? readZooMeta(dir) : await deriveModelMeta(dir);
 
   const shards: Buffer[] = [];
   const weightSpecs: tf.io.WeightsManifestEntry[] = [];

@@ -15,7 +15,9 @@ import { splitTimes, splitTimesCurve } from '../hardware/cost';
 import { analyzeModelSpec } from '../hardware/model-source';
 import { listRuntimes, loadProfile, withRuntime, type HardwareProfile } from '../hardware/profile';
 import type { MeasurementRow } from '../measure/aggregate';
+import { datasetFromScenario, type DataRef } from '../data/spec';
 import { measurePipelines } from '../measure/measure';
+import { prepareModels } from '../model/derive';
 import type { ModelAnalysis } from '../model/analysis';
 import { radioModel, type RadioModel } from '../network/radio';
 import { quantileSorted } from '../report/stats';
@@ -93,9 +95,18 @@ export async function resolveScenario(loaded: LoadedScenario, opts: ResolveOptio
   const { scenario: s, file } = loaded;
   const log = opts.log ?? (() => undefined);
   const P = new Problems(file);
+  // Model folders without meta.json have their split points derived from the graph first.
+  await prepareModels([s.model, ...(s.models ?? [])], path.dirname(file));
   const ex: Expanded = expandPipelines(s, file, { zooDir: opts.zooDir, problems: P });
-  if (opts.samples !== undefined && !(Number.isInteger(opts.samples) && opts.samples >= 1 && opts.samples <= 10000)) {
-    P.add(undefined, `--samples: expected an integer from 1 to 10000, got ${opts.samples}`);
+  let dataset: DataRef | undefined;
+  try {
+    dataset = datasetFromScenario(s.dataset, file);
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    P.add(undefined, e.message.startsWith(file) ? e.message.slice(file.length + 2) : e.message);
+  }
+  if (opts.samples !== undefined && !(Number.isInteger(opts.samples) && opts.samples >= 1 && opts.samples <= 10000000)) {
+    P.add(undefined, `--samples: expected an integer from 1 to 10000000, got ${opts.samples}`);
   }
   let measured = ex.measured;
   let declared = ex.declared;
@@ -138,6 +149,7 @@ export async function resolveScenario(loaded: LoadedScenario, opts: ResolveOptio
     const result = await measurePipelines(measured, {
       samples: opts.samples ?? s.samples,
       seed: s.measureSeed,
+      dataset,
       zooDir: opts.zooDir,
       modelDirs,
       workers: opts.workers,
