@@ -69,6 +69,9 @@ export interface DeviceRun {
   endEpochMs: number;
 }
 
+/** Idle keep-alive connections of a device are closed after this (below the server's KEEP_ALIVE_MS). */
+const IDLE_CLOSE_MS = 30000;
+
 function epochMs(): number {
   return performance.timeOrigin + performance.now();
 }
@@ -85,7 +88,10 @@ export function runDevices(opts: DeviceRunOptions): Promise<DeviceRun> {
   const timeoutMs = opts.timeoutMs ?? 30000;
   const origin = opts.originMs;
   const nDev = schedule.reduce((m, r) => Math.max(m, r.device + 1), 0);
-  const agents = Array.from({ length: nDev }, () => new http.Agent({ keepAlive: true, maxSockets: Infinity }));
+  // Idle connections are closed by the device well before the server would close them: a
+  // close by the server races with a request sent on the connection (the shaper even delays
+  // its FIN by the downlink's time), which would lose that request.
+  const agents = Array.from({ length: nDev }, () => new http.Agent({ keepAlive: true, maxSockets: Infinity, timeout: IDLE_CLOSE_MS }));
   const queues: ScheduledRequest[][] = Array.from({ length: nDev }, () => []);
   const busy = new Uint8Array(nDev);
   const slot = new Map<number, number>();

@@ -88,6 +88,9 @@ interface Slot {
   batch?: { id: number; entries: Entry[]; timer: NodeJS.Timeout };
 }
 
+/** How long the server keeps an idle keep-alive connection (clients should close theirs sooner). */
+export const KEEP_ALIVE_MS = 75000;
+
 function nowMs(): number {
   return performance.timeOrigin + performance.now();
 }
@@ -234,7 +237,9 @@ export async function startTailServer(opts: ServeOptions): Promise<TailServer> {
     forceCloseConnections: 'idle',
     // Node checks request timeouts every connectionsCheckingInterval (30 s by default): check
     // often enough that a slow or stalled body gets its 408 close to the limit.
-    serverFactory: (handler) => http.createServer({ requestTimeout, connectionsCheckingInterval: Math.max(50, Math.min(1000, requestTimeout / 4)) }, handler),
+    // Idle keep-alive connections stay open longer than clients keep them (device.ts closes
+    // its idle ones first), so a client never sends on a connection the server is closing.
+    serverFactory: (handler) => http.createServer({ requestTimeout, connectionsCheckingInterval: Math.max(50, Math.min(1000, requestTimeout / 4)), keepAliveTimeout: KEEP_ALIVE_MS }, handler),
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
