@@ -1,5 +1,5 @@
 import * as path from 'path';
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { loadScenario } from '../config/scenario';
 import { MEASUREMENT_COLUMNS } from '../measure/aggregate';
 import { resolveScenario, type ResolvedScenario } from '../pipelines/resolve';
@@ -197,6 +197,14 @@ export async function runSimulate(args: SimulateArgs, log: (msg: string) => void
   return { rows: decision.rows, decision, warnings, resolved, outDir, files: out.paths(), table: summaryTables(decision.rows, decision) };
 }
 
+/** The decision's constraint flags (simulate and sweep). */
+export const CONSTRAINT_OPTIONS = {
+  'min-accuracy': { type: 'string', describe: 'lowest acceptable top-1, 0..1 or a percentage (90%)' },
+  'max-accuracy-drop': { type: 'number', describe: 'largest acceptable top-1 drop against the unsplit model, in points (default 1.5 when no --min-accuracy)' },
+  'deadline-ms': { type: 'number', describe: "end-to-end deadline for every pipeline (overrides the scenario's)" },
+  'max-miss': { type: 'number', describe: 'largest acceptable share of requests missing the deadline (default 0.05)' },
+} as const satisfies Parameters<Argv['options']>[0];
+
 const command: CommandModule<object, SimulateArgs> = {
   command: 'simulate',
   describe: 'simulate a scenario: every pipeline through devices, uplink, edge server, downlink; rank them and pick the best',
@@ -207,10 +215,7 @@ const command: CommandModule<object, SimulateArgs> = {
       .option('seed', { type: 'number', describe: "overrides the scenario's seed" })
       .option('samples', { type: 'number', describe: "test samples measured (overrides the scenario's samples; 10000 = the whole test set)" })
       .option('objective', { type: 'string', choices: ['latency', 'p95', 'energy'], describe: 'what the best pipeline minimises (default: the scenario decision, else latency = mean end-to-end)' })
-      .option('min-accuracy', { type: 'string', describe: 'lowest acceptable top-1, 0..1 or a percentage (90%)' })
-      .option('max-accuracy-drop', { type: 'number', describe: 'largest acceptable top-1 drop against the unsplit model, in points (default 1.5 when no --min-accuracy)' })
-      .option('deadline-ms', { type: 'number', describe: "end-to-end deadline for every pipeline (overrides the scenario's)" })
-      .option('max-miss', { type: 'number', describe: 'largest acceptable share of requests missing the deadline (default 0.05)' })
+      .options(CONSTRAINT_OPTIONS)
       .option('requests-csv', { type: 'boolean', default: false, describe: "also write requests.csv: every request's timeline" })
       .option('workers', { type: 'number', describe: 'measurement processes (default 2)' })
       .option('max-requests', { type: 'number', describe: `refuse runs of more requests per pipeline (default ${DEFAULT_BUDGET.maxRequests}, about 1 GB)` })

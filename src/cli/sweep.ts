@@ -15,7 +15,7 @@ import type { Constraints } from '../sweep/regimes';
 import { checkOutputDir, OutputSet } from '../util/atomic';
 import { UserError } from '../util/errors';
 import { SPLITSIM_VERSION } from '../util/version';
-import { checkArgs, parseAccuracy, runSimulate, type SimulateArgs } from './simulate';
+import { checkArgs, CONSTRAINT_OPTIONS, parseAccuracy, runSimulate, type SimulateArgs } from './simulate';
 
 /** Options of `splitsim sweep`. */
 export interface SweepArgs extends Omit<SimulateArgs, 'requestsCsv'> {
@@ -141,10 +141,7 @@ const command: CommandModule<object, SweepArgs> = {
       .option('seed', { type: 'number', describe: "overrides the scenario's seed" })
       .option('samples', { type: 'number', describe: "test samples measured (overrides the scenario's samples)" })
       .option('objective', { type: 'string', choices: ['latency', 'p95', 'energy'], describe: "the objective of sweep.csv's ranks (regimes are printed for every objective)" })
-      .option('min-accuracy', { type: 'string', describe: 'lowest acceptable top-1, 0..1 or a percentage (90%)' })
-      .option('max-accuracy-drop', { type: 'number', describe: 'largest acceptable top-1 drop against the unsplit model, in points (default 1.5 when no --min-accuracy)' })
-      .option('deadline-ms', { type: 'number', describe: "end-to-end deadline for every pipeline (overrides the scenario's)" })
-      .option('max-miss', { type: 'number', describe: 'largest acceptable share of requests missing the deadline (default 0.05)' })
+      .options(CONSTRAINT_OPTIONS)
       .option('workers', { type: 'number', describe: 'processes the points are simulated on (and measurement, when the cache lacks something; default 2)' })
       .option('pipeline', { type: 'string', array: true, describe: 'sweep only these pipelines (repeatable; names as printed)' }) as never,
   handler: async (args) => {
