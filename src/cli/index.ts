@@ -14,6 +14,7 @@ const COMMANDS: Array<() => CommandModule<any, any>> = [
   () => require('./link').default,
   () => require('./zoo').default,
   () => require('./measure').default,
+  () => require('./merge').default,
   () => require('./compare').default,
   () => require('./profile').default,
   () => require('./calibrate').default,

@@ -137,7 +137,7 @@ export function deriveModelMeta(dir: string, hash = hashModelFiles(dir)): Promis
         }
         const inShape = model.inputs[0].shape;
         if (inShape.length !== 4 || inShape.slice(1).some((d) => d === null || d <= 0)) {
-          throw new UserError(`${modelFile}: input '${model.inputs[0].name}' has shape [${inShape.map((d) => d ?? 'null').join(', ')}]; expected a fixed [batch, height, width, channels] image (export the model with a fixed input size)`);
+          throw new UserError(`${modelFile}: input layer '${model.inputLayers[0]?.name ?? model.inputs[0].name}' has shape [${inShape.map((d) => d ?? 'null').join(', ')}]; expected a fixed [batch, height, width, channels] image (export the model with a fixed input size)`);
         }
         const a = analyzeModel(model, 'fp32', path.basename(dir));
         const outShape = model.outputs[0].shape.slice(1).map(Number);
