@@ -2,15 +2,15 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { CommandModule } from 'yargs';
 import type { Scenario } from '../config/scenario';
-import { resolveScenario } from '../pipelines/resolve';
 import { decide, type Objective } from '../report/decision';
 import { toCsv } from '../report/csv';
 import { buildReport, type RunRecord } from '../report/html';
 import { summaryColumns, type SummaryRow } from '../report/summary';
-import { buildSweep, readScenarioData, scenarioFromData, type Axis, type SweepPoint } from '../sweep/axes';
+import { buildSweep, readScenarioData, type Axis, type SweepPoint } from '../sweep/axes';
 import { findingsJson, type SweepAnalysis, type SweepMeta } from '../sweep/analyze';
 import { runPoints } from '../sweep/parallel';
-import { recordKey } from '../sweep/point';
+import { Resolutions } from '../sweep/point';
+import { checkBudget, DEFAULT_BUDGET, type Budget } from '../sim/budget';
 import type { Constraints } from '../sweep/regimes';
 import { checkOutputDir, OutputSet } from '../util/atomic';
 import { UserError } from '../util/errors';
@@ -18,7 +18,7 @@ import { SPLITSIM_VERSION } from '../util/version';
 import { checkArgs, CONSTRAINT_OPTIONS, parseAccuracy, runSimulate, type SimulateArgs } from './simulate';
 
 /** Options of `splitsim sweep`. */
-export interface SweepArgs extends Omit<SimulateArgs, 'requestsCsv'> {
+export interface SweepArgs extends Omit<SimulateArgs, 'requestsCsv' | 'quiet' | 'noReport'> {
   vary?: string[];
   steps?: number;
   log?: boolean;
@@ -66,16 +66,21 @@ export async function runSweep(args: SweepArgs, log: (msg: string) => void = () 
   const scenarios = points.map((p) => override(p.scenario));
   const resolveOpts = { samples: args.samples, only: args.pipeline };
 
-  // Profiles and batch sizes the points use are checked before anything is written (the
-  // scenario as given is checked by simulate, below, before it writes).
-  const checked = new Set([recordKey(override(scenarioFromData(raw, file)))]);
-  for (const s of scenarios) {
-    const key = recordKey(s);
-    if (checked.has(key)) continue;
-    checked.add(key);
-    await resolveScenario({ scenario: s, file }, { ...resolveOpts, log, workers: args.workers });
+  // Every point's pipelines (profiles, batch sizes) and size are checked before anything is
+  // written; the first resolution measures what the cache lacks.
+  const resolutions = new Resolutions(file, { ...resolveOpts, log, workers: args.workers });
+  const budget: Budget = { maxRequests: args.maxRequests ?? DEFAULT_BUDGET.maxRequests, maxEvents: args.maxEvents ?? DEFAULT_BUDGET.maxEvents };
+  for (const [i, s] of scenarios.entries()) {
+    const resolved = await resolutions.get(s);
+    const records = args.deadlineMs === undefined ? resolved.records : resolved.records.map((r) => ({ ...r, deadlineMs: args.deadlineMs }));
+    try {
+      checkBudget(s, records, budget, file);
+    } catch (e) {
+      const what = axes.map((a, k) => `${a.field}=${points[i].values[k]}`).join(', ');
+      throw e instanceof UserError ? new UserError(`sweep point ${what}: ${e.message}`) : e;
+    }
   }
-  // The scenario as given: simulate's files (it also measures what the cache lacks).
+  // The scenario as given: simulate's files.
   const base = await runSimulate({ ...args, noReport: true }, log);
 
   const t0 = process.hrtime.bigint();
@@ -143,6 +148,8 @@ const command: CommandModule<object, SweepArgs> = {
       .option('objective', { type: 'string', choices: ['latency', 'p95', 'energy'], describe: "the objective of sweep.csv's ranks (regimes are printed for every objective)" })
       .options(CONSTRAINT_OPTIONS)
       .option('workers', { type: 'number', describe: 'processes the points are simulated on (and measurement, when the cache lacks something; default 2)' })
+      .option('max-requests', { type: 'number', describe: `refuse points of more requests per pipeline (default ${DEFAULT_BUDGET.maxRequests})` })
+      .option('max-events', { type: 'number', describe: `refuse points of more events per pipeline (default ${DEFAULT_BUDGET.maxEvents})` })
       .option('pipeline', { type: 'string', array: true, describe: 'sweep only these pipelines (repeatable; names as printed)' }) as never,
   handler: async (args) => {
     const res = await runSweep(args, (msg) => process.stderr.write(`splitsim: ${msg}\n`));

@@ -138,7 +138,9 @@ export function energyBreakdownPlot(rows: SummaryRow[]): Plot {
 /** The plots of one run's summary rows (in rank order). */
 export function runPlots(rows: SummaryRow[]): Plot[] {
   const ra = rateAccuracyPlot(rows);
-  return [...(ra ? [ra] : []), latencyBreakdownPlot(rows), energyBreakdownPlot(rows)];
+  // Without a device profile (and radio model) there is no energy to break down.
+  const energy = rows.some((r) => finite(num(r.energy_compute_mj)) || finite(num(r.energy_radio_mj)));
+  return [...(ra ? [ra] : []), latencyBreakdownPlot(rows), ...(energy ? [energyBreakdownPlot(rows)] : [])];
 }
 
 /** What a sweep plot draws: every pipeline's metric at every step, the bests and the crossovers. */

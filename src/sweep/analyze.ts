@@ -117,11 +117,15 @@ export function analyzeSweep(rows: SummaryRow[], meta: SweepMeta): SweepAnalysis
       lines.push(`  ${viewName(g.view)}: ${line}`);
       for (const c of crossovers) lines.push(`      crossover at ${c.text}`);
     }
-    const pick = (o: Objective) => all.filter((g) => g.view.objective === o);
-    plots.push(sweepPlot('sweep-latency', `Mean latency against ${ax.field}`, 'mean end-to-end latency (ms, log scale)', series(ax, byPoint, OBJECTIVE_COLUMNS.latency, pick('latency')),
-      `Mean end-to-end latency of every pipeline at every step of ${ax.field} (grey); in colour the pipelines that are best (latency objective) somewhere, over all pipelines (circles) or over those that offload (triangles); dashed red rules: the interpolated crossovers.`));
-    plots.push(sweepPlot('sweep-energy', `Energy per request against ${ax.field}`, 'device energy per request (mJ, log scale)', series(ax, byPoint, OBJECTIVE_COLUMNS.energy, pick('energy')),
-      `Device energy per request of every pipeline at every step of ${ax.field}; colours, markers and rules as in the latency plot, for the energy objective.`));
+    // A metric no pipeline has (energy without a device profile) gets no plot.
+    const plot = (name: string, title: string, metric: string, o: Objective, caption: string) => {
+      const s = series(ax, byPoint, OBJECTIVE_COLUMNS[o], all.filter((g) => g.view.objective === o));
+      if (s.points.some((p) => p.y > 0)) plots.push(sweepPlot(name, title, metric, s, caption));
+    };
+    plot('sweep-latency', `Mean latency against ${ax.field}`, 'mean end-to-end latency (ms, log scale)', 'latency',
+      `Mean end-to-end latency of every pipeline at every step of ${ax.field} (grey); in colour the pipelines that are best (latency objective) somewhere, over all pipelines (circles) or over those that offload (triangles); dashed red rules: the interpolated crossovers.`);
+    plot('sweep-energy', `Energy per request against ${ax.field}`, 'device energy per request (mJ, log scale)', 'energy',
+      `Device energy per request of every pipeline at every step of ${ax.field}; colours, markers and rules as in the latency plot, for the energy objective.`);
   } else {
     for (const view of VIEWS) {
       const map = gridMap(axes, byPoint, constraints, view);
