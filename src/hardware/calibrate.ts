@@ -9,6 +9,7 @@ import * as os from 'os';
 import { stringify } from 'yaml';
 import { initBackend, tf, type BackendName } from '../model/backend';
 import { SPLITSIM_VERSION } from '../util/version';
+import { measureSysbench } from './sysbench';
 import { analyzeModel } from '../model/analysis';
 import { predictLayers, sumMs } from './cost';
 import type { Efficiency, HardwareProfile } from './profile';
@@ -38,6 +39,8 @@ export interface CalibrationResult {
   bandwidthGBps: number;
   perLayerMs: number;
   perInferenceMs: number;
+  /** Single-thread sysbench rate, when sysbench is installed (the codec-time yardstick). */
+  sysbenchEventsPerS?: number;
   efficiency: Efficiency;
   benchmarks: Record<string, BenchResult>;
 }
@@ -320,6 +323,7 @@ export async function runCalibration(log: (msg: string) => void = () => undefine
       bandwidthGBps: round(bandwidthGBps),
       perLayerMs: round(perLayerMs),
       perInferenceMs: round(perInferenceMs),
+      sysbenchEventsPerS: measureSysbench(),
       efficiency,
       benchmarks: results,
     };
@@ -342,6 +346,9 @@ export function hostProfile(result: CalibrationResult, name = 'host'): HardwareP
     fusion: { batchNorm: false, activation: false, add: false, views: false },
     // tfjs cannot read power; a typical figure for one busy server core, not measured.
     power: { activeW: 15, idleW: 5 },
+    ...(result.sysbenchEventsPerS !== undefined
+      ? { cpu: { sysbenchEventsPerS: result.sysbenchEventsPerS, source: 'measured: sysbench 1.0.20 cpu --threads=1 --time=5 on this machine, by splitsim calibrate' } }
+      : {}),
     calibration: {
       backend: result.backend,
       clock: result.clock,
@@ -384,6 +391,7 @@ export function hostProfileYaml(profile: HardwareProfile): string {
     '#   see LayerAnalysis.launches); at least the per-layer time of 60 trivial layers.',
     '# - overhead.perInferenceMs: predict() time of a one-layer model, less one trivial layer.',
     '# - power: not measurable from tfjs; a typical figure for one busy server core (assumed).',
+    '# - cpu.sysbenchEventsPerS: `sysbench cpu --threads=1` on this machine (when installed).',
     '',
   ].join('\n');
   return header + stringify(profile, { lineWidth: 0 });

@@ -5,7 +5,6 @@
  * fits one linear CPU-time model per cost class (codecs/cost.ts). The result is data:
  * simulations read it and never a clock.
  */
-import { execFileSync } from 'child_process';
 import * as os from 'os';
 import sharp from 'sharp';
 import { stringify } from 'yaml';
@@ -16,6 +15,7 @@ import { CODECS, entryOf, specParamsOf, sweepSpecs, type CodecSpec } from '../co
 import { loadFashionMnistTest } from '../data/fashion';
 import { initBackend } from '../model/backend';
 import { listZooModels, readZooMeta, ZOO_DIR } from '../model/meta';
+import { measureSysbench } from '../hardware/sysbench';
 import { UserError } from '../util/errors';
 import { SPLITSIM_VERSION } from '../util/version';
 import { loadZooRunner } from './zooRunner';
@@ -57,17 +57,6 @@ async function timeCall(fn: () => unknown, rounds: number, minUs: number): Promi
     per.push((t1 - t0) / n / 1000);
   }
   return median(per);
-}
-
-/** The host's single-thread sysbench rate, measured when sysbench is installed. */
-export function measureSysbench(seconds = 5): number | undefined {
-  try {
-    const out = execFileSync('sysbench', ['cpu', '--threads=1', `--time=${seconds}`, 'run'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    const m = /events per second:\s*([\d.]+)/.exec(out);
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Options of a codec calibration. */
