@@ -71,9 +71,9 @@ export async function runSweep(args: SweepArgs, log: (msg: string) => void = () 
   const resolutions = new Resolutions(file, { ...resolveOpts, log, workers: args.workers });
   const budget: Budget = { maxRequests: args.maxRequests ?? DEFAULT_BUDGET.maxRequests, maxEvents: args.maxEvents ?? DEFAULT_BUDGET.maxEvents };
   for (const [i, s] of scenarios.entries()) {
-    const resolved = await resolutions.get(s);
-    const records = args.deadlineMs === undefined ? resolved.records : resolved.records.map((r) => ({ ...r, deadlineMs: args.deadlineMs }));
     try {
+      const resolved = await resolutions.get(s);
+      const records = args.deadlineMs === undefined ? resolved.records : resolved.records.map((r) => ({ ...r, deadlineMs: args.deadlineMs }));
       checkBudget(s, records, budget, file);
     } catch (e) {
       const what = axes.map((a, k) => `${a.field}=${points[i].values[k]}`).join(', ');

@@ -177,7 +177,7 @@ export function sweepPlot(name: string, title: string, metric: string, s: SweepS
   });
   const x = s.numeric
     ? { field: 'x', type: 'quantitative', scale: { type: s.log ? 'log' : 'linear' }, title: s.axisTitle, axis: { format: '~s' } }
-    : { field: 'x', type: 'ordinal', sort: s.values, title: s.axisTitle };
+    : { field: 'x', type: 'ordinal', sort: s.values, title: s.axisTitle, axis: { labelAngle: 0 } };
   // Overloaded pipelines reach values orders of magnitude above the rest; the scale stops at
   // CLIP times the largest best value so that the region where the choice is made stays readable.
   const top = Math.max(...best.map((b) => b.y));
