@@ -102,7 +102,7 @@ maybe('malformed and extreme inputs', () => {
     expect([r.code, r.stderr]).toEqual([2, expect.stringMatching(/t4\.yaml: field 'compute\.fp32\.peakGflops': must be a finite number/)]);
     // More samples than the test set holds.
     r = await runCli(['measure', '--samples', '10000000', '--models', 'student-b1', '--out', 'mo'], dir);
-    expect([r.code, r.stderr]).toEqual([2, expect.stringMatching(/--samples 10000000: the test set .* has 10000 images/)]);
+    expect([r.code, r.stderr]).toEqual([2, expect.stringMatching(/--samples 10000000: the dataset .* has 10000 images/)]);
     expect(fs.existsSync(path.join(dir, 'mo'))).toBe(false);
     // A measurements file cut in the middle of a row.
     fs.writeFileSync(path.join(dir, 'cut.csv'), 'model,split\nteacher,inp');
