@@ -127,11 +127,13 @@ export function cacheKey(k: {
   );
 }
 
-function b64(a: ArrayBufferView): string {
+/** Base64 of a typed array's bytes. */
+export function b64(a: ArrayBufferView): string {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
 }
 
-function fromB64<T>(s: unknown, ctor: { new (b: ArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number, field: string): T {
+/** A typed array of n elements from base64 text; `field` names it when the size is wrong. */
+export function fromB64<T>(s: unknown, ctor: { new (b: ArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number, field: string): T {
   if (typeof s !== 'string') throw new Error(`field '${field}' is not base64 text`);
   const buf = Buffer.from(s, 'base64');
   if (buf.length !== n * ctor.BYTES_PER_ELEMENT) throw new Error(`field '${field}' has ${buf.length} bytes, expected ${n * ctor.BYTES_PER_ELEMENT}`);

@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { pipelineName } from '../pipelines/ref';
 import { UserError } from '../util/errors';
-import { codeHash, sha256, type SampleResults } from './cache';
+import { b64, codeHash, fromB64, sha256, type SampleResults } from './cache';
 import { assemblePipelines, resultOf, runCacheKeys, runCacheRecord, runId, type MeasureResult, type RunInfo, type ShardResult } from './measure';
 
 /** Format tag of partial files. */
@@ -38,19 +38,6 @@ export function parseShardSpec(text: string, flag = '--shard'): ShardSpec {
 export function partialFileName(s: ShardSpec): string {
   const w = String(s.count - 1).length;
   return `measurements.shard-${String(s.index).padStart(w, '0')}-of-${s.count}.json`;
-}
-
-function b64(a: ArrayBufferView): string {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
-}
-
-function fromB64<T>(s: unknown, ctor: { new (b: ArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number, what: string): T {
-  if (typeof s !== 'string') throw new Error(`${what} is not base64 text`);
-  const buf = Buffer.from(s, 'base64');
-  if (buf.length !== n * ctor.BYTES_PER_ELEMENT) throw new Error(`${what} has ${buf.length} bytes, expected ${n * ctor.BYTES_PER_ELEMENT}`);
-  const copy = new ArrayBuffer(buf.length);
-  new Uint8Array(copy).set(buf);
-  return new ctor(copy);
 }
 
 /** The text of a partial file: the run, the shard and its parts, with a checksum over them. */
