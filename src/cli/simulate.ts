@@ -63,7 +63,7 @@ export function checkArgs(a: SimulateArgs): void {
     if (v !== undefined && !(Number.isInteger(v) && v >= lo && v <= hi)) throw new UserError(`${flag}: expected an integer from ${lo} to ${hi}, got ${v}`);
   };
   int(a.seed, '--seed', 0, 0xffffffff);
-  int(a.samples, '--samples', 1, 10000);
+  int(a.samples, '--samples', 1, 10000000);
   int(a.workers, '--workers', 1, 64);
   if (a.maxRequests !== undefined && !(a.maxRequests >= 1 && Number.isFinite(a.maxRequests))) throw new UserError(`--max-requests: expected a positive number, got ${a.maxRequests}`);
   if (a.maxEvents !== undefined && !(a.maxEvents >= 1 && Number.isFinite(a.maxEvents))) throw new UserError(`--max-events: expected a positive number, got ${a.maxEvents}`);
@@ -213,7 +213,7 @@ const command: CommandModule<object, SimulateArgs> = {
       .option('scenario', { type: 'string', demandOption: true, describe: 'scenario name in scenarios/ (e.g. lte.yaml) or a path to a YAML file' })
       .option('out', { type: 'string', describe: 'output folder (default: results/<scenario name>)' })
       .option('seed', { type: 'number', describe: "overrides the scenario's seed" })
-      .option('samples', { type: 'number', describe: "test samples measured (overrides the scenario's samples; 10000 = the whole test set)" })
+      .option('samples', { type: 'number', describe: "test samples measured (overrides the scenario's samples; at most the dataset's size)" })
       .option('objective', { type: 'string', choices: ['latency', 'p95', 'energy'], describe: 'what the best pipeline minimises (default: the scenario decision, else latency = mean end-to-end)' })
       .options(CONSTRAINT_OPTIONS)
       .option('requests-csv', { type: 'boolean', default: false, describe: "also write requests.csv: every request's timeline" })

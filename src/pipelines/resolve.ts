@@ -112,7 +112,8 @@ export async function resolveScenario(loaded: LoadedScenario, opts: ResolveOptio
   let declared = ex.declared;
   if (opts.only && opts.only.length > 0) {
     const all = [...measured.map(pipelineName), ...declared.map((d) => d.name)];
-    for (const n of opts.only) if (!all.includes(n)) P.add(undefined, `--pipeline: '${n}' is not a pipeline of this scenario (it has: ${all.join(', ')})`);
+    const listed = all.length > 12 ? `${all.slice(0, 12).join(', ')}, ... (${all.length} in all; summary.csv names them)` : all.join(', ');
+    for (const n of opts.only) if (!all.includes(n)) P.add(undefined, `--pipeline: '${n}' is not a pipeline of this scenario (it has: ${listed})`);
     measured = measured.filter((r) => opts.only!.includes(pipelineName(r)) || pipelineName(r) === ex.reference);
     declared = declared.filter((d) => opts.only!.includes(d.name));
   }

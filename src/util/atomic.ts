@@ -60,7 +60,14 @@ function lock(dir: string): () => void {
       return () => { try { fs.unlinkSync(file); } catch { /* gone */ } };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const owner = Number(fs.readFileSync(file, 'utf8').trim());
+      let owner = NaN;
+      try {
+        owner = Number(fs.readFileSync(file, 'utf8').trim());
+      } catch (r) {
+        // The holder released it between our open and our read: try again at once.
+        if ((r as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw r;
+      }
       if (Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) {
         try { fs.unlinkSync(file); } catch { /* raced */ }
         continue;
