@@ -1,3 +1,5 @@
+import { IntFifo } from './fifo';
+
 /** Where a request stands; stored as one byte per request. */
 export const RequestStatus = {
   InSystem: 0,
@@ -138,13 +140,12 @@ export class RequestPool {
   /** Requests that have arrived (the next request's id). */
   arrivals = 0;
   private free: number[] = [];
-  private order: Int32Array;
-  private head = 0;
-  private size = 0;
+  /** Slots in arrival order, oldest first. */
+  private readonly order: IntFifo;
 
   constructor(capacity: number, private readonly sinks: RetireSink[]) {
     this.T = new RequestTable(capacity);
-    this.order = new Int32Array(Math.max(16, capacity));
+    this.order = new IntFifo(capacity);
   }
 
   /** A slot for a request of `device` arriving at `arrivalMs`. */
@@ -160,44 +161,24 @@ export class RequestPool {
     T.id[s] = this.arrivals++;
     T.device[s] = device;
     T.arrivalMs[s] = arrivalMs;
-    if (this.size === this.order.length) this.growOrder();
-    let i = this.head + this.size;
-    if (i >= this.order.length) i -= this.order.length;
-    this.order[i] = s;
-    this.size++;
+    this.order.push(s);
     return s;
   }
 
   /** Retires requests from the oldest while they have left the system. */
   retireReady(): void {
-    while (this.size > 0) {
-      const s = this.order[this.head];
-      if (this.T.status[s] === RequestStatus.InSystem) return;
-      this.retireHead();
-    }
+    while (this.order.size > 0 && this.T.status[this.order.peek()] !== RequestStatus.InSystem) this.retireHead();
   }
 
   /** Retires everything left (requests still in the system at the end of a run included). */
   retireAll(): void {
-    while (this.size > 0) this.retireHead();
+    while (this.order.size > 0) this.retireHead();
   }
 
   private retireHead(): void {
-    const s = this.order[this.head];
+    const s = this.order.shift();
     for (const sink of this.sinks) sink(this.T, s);
-    this.head++;
-    if (this.head === this.order.length) this.head = 0;
-    this.size--;
     this.free.push(s);
-  }
-
-  private growOrder(): void {
-    const b = new Int32Array(this.order.length * 2);
-    const tail = this.order.length - this.head;
-    b.set(this.order.subarray(this.head), 0);
-    b.set(this.order.subarray(0, this.head), tail);
-    this.order = b;
-    this.head = 0;
   }
 }
 
