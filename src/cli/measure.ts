@@ -13,7 +13,8 @@ import { DEFAULT_ZOO_DIR, measurePipelines, measureShard, readZooIndex, type Mea
 import { mergePartials, parseShardSpec, partialFileName, partialFiles, partialText, readPartial } from '../measure/shard';
 import { defaultCacheDir } from '../measure/cache';
 import { checkOutputDir, OutputSet } from '../util/atomic';
-import { readZooMeta, resolveZooModel } from '../model/meta';
+import { isModelPath, modelSource, readZooMeta, resolveZooModel } from '../model/meta';
+import { describeBackend } from '../model/runtime';
 import { prepareModels } from '../model/derive';
 import { expandPipelines } from '../pipelines/expand';
 import { candidates, modelInfo } from '../pipelines/candidates';
@@ -70,6 +71,8 @@ function parseCrop(v: string): unknown {
  * the image-folder fields. Undefined: the package's Fashion-MNIST.
  */
 export function datasetFromArgs(a: MeasureArgs): DataRef | undefined {
+  // --dataset DIR names the folder (with its sidecar), as --data DIR does.
+  if (a.dataset !== undefined && a.data === undefined && fs.existsSync(a.dataset) && fs.statSync(a.dataset).isDirectory()) a = { ...a, data: a.dataset, dataset: undefined };
   const flags: Record<string, unknown> = {};
   if (a.labels !== undefined) flags.labels = a.labels;
   if (a.classes !== undefined) flags.classes = a.classes;
@@ -116,7 +119,7 @@ async function workOf(a: MeasureArgs): Promise<{ refs: PipelineRef[]; modelDirs:
     };
   }
   const named = a.models?.split(',').map((s) => s.trim()).filter(Boolean);
-  const folders = (named ?? []).filter((m) => m.includes('/') || m.includes(path.sep));
+  const folders = (named ?? []).filter(isModelPath);
   await prepareModels(folders, process.cwd());
   const zooNames = (named ?? []).filter((m) => !folders.includes(m));
   const entries = [...(named === undefined || zooNames.length > 0 ? readZooIndex(zooDir, named === undefined ? undefined : zooNames) : [])];
@@ -124,7 +127,7 @@ async function workOf(a: MeasureArgs): Promise<{ refs: PipelineRef[]; modelDirs:
   for (const f of folders) {
     const e = resolveZooModel(path.resolve(f), zooDir);
     if (modelDirs.has(e.name)) throw new UserError(`--models: two folders are named '${e.name}'`);
-    modelDirs.set(e.name, e.dir);
+    modelDirs.set(e.name, modelSource(e));
     entries.push(e);
   }
   return { refs: entries.flatMap((e) => candidates(modelInfo(e))), modelDirs, dataset: datasetFromArgs(a), samples: a.samples, seed: a.seed, zooDir };
@@ -288,7 +291,7 @@ const command: CommandModule<object, MeasureArgs> = {
     y
       .option('samples', { type: 'number', describe: 'measure a fixed seeded subset of N images (default: all of the dataset; a scenario: its samples)' })
       .option('seed', { type: 'number', describe: 'seed of the subset draw (default 1; a scenario: its measureSeed)' })
-      .option('models', { type: 'string', describe: 'comma-separated zoo models or model folders (default: all in models/index.json)' })
+      .option('models', { type: 'string', alias: 'model', describe: 'comma-separated zoo models, model folders (model.json and/or model.onnx) or .onnx files (default: all in models/index.json)' })
       .option('scenario', { type: 'string', describe: "measure exactly what this scenario's simulate measures (its pipelines, dataset, samples)" })
       .option('out', { type: 'string', describe: 'output folder (default results/measure)' })
       .option('workers', { type: 'number', describe: 'processes to run in parallel (default: 2 or the CPU count if smaller; 1 per job with --jobs)' })
@@ -297,7 +300,7 @@ const command: CommandModule<object, MeasureArgs> = {
       .option('cache', { type: 'boolean', default: true, describe: 'use the measurement cache (.cache/measure); --no-cache re-measures' })
       .option('zoo', { type: 'string', describe: 'model zoo folder (default: the package models/)' })
       .option('data', { type: 'string', describe: `dataset folder: Fashion-MNIST (default: the package data/), or an image folder (with ${DATASET_SIDECAR}, or the flags below)` })
-      .option('dataset', { type: 'string', describe: 'an image-folder declaration file (YAML: path, labels, crop, ...)' })
+      .option('dataset', { type: 'string', describe: 'an image-folder declaration file (YAML: path, labels, crop, ...), or the image folder (as --data)' })
       .option('labels', { type: 'string', describe: "image folder: labels file (relative to the --data folder), 'filename label' per line (default: one subfolder per class)" })
       .option('classes', { type: 'string', describe: "image folder: label order, 'sorted' or a file (relative to the --data folder) of class names in model order" })
       .option('label-offset', { type: 'number', describe: 'image folder: added to every label (e.g. -1 for labels 1..1000)' })
@@ -319,7 +322,7 @@ const command: CommandModule<object, MeasureArgs> = {
     process.stdout.write(
       `measured ${result.pipelines.length} pipelines on ${result.indices.length} samples ` +
         (r.jobs > 1 ? '' : `(${result.timing.measured} run, ${result.timing.cached} from cache; ${result.timing.sampleRuns} pipeline-samples run now) `) +
-        `in ${result.timing.wallS.toFixed(1)} s with ${how}, tfjs backend ${result.backend}\n`,
+        `in ${result.timing.wallS.toFixed(1)} s with ${how}, ${describeBackend(result.backend)}\n`,
     );
     if (checks.length) {
       process.stdout.write('\nbottleneck students: coded bytes vs the learned prior\'s estimate (sum -log2 p / 8)\n');

@@ -9,7 +9,7 @@ import { analyzeModel, analyzeGraph, type ModelAnalysis, type Precision } from '
 import { tf } from '../model/backend';
 import { registerCustomLayers } from '../model/layers';
 import { REFERENCE_NAMES, referenceGraph } from '../model/reference';
-import { listZooModels, readShard, ZOO_DIR } from '../model/meta';
+import { listZooModels, ONNX_FILE, readShard, ZOO_DIR } from '../model/meta';
 import { loadZooModel } from '../model/zoo';
 import { checkRegularFile } from '../config/load';
 import { UserError } from '../util/errors';
@@ -60,6 +60,19 @@ export async function loadZooLayersModel(name: string, zooDir = ZOO_DIR): Promis
   return (await loadZooModel(name, zooDir)).model;
 }
 
+/** analyzeModelSpec of an ONNX file (shapes from one ONNX Runtime run; unknown operators warned about on stderr). */
+async function analyzeOnnxSpec(file: string, name: string, kind: 'zoo' | 'file', options: { inputSize?: number; precision?: Precision }): Promise<ModelSource> {
+  const { readOnnxFile } = await import('../model/onnx');
+  const { analyzeOnnx, unknownOperatorsWarning } = await import('../model/onnx-analysis');
+  const f = readOnnxFile(file);
+  if (options.inputSize !== undefined && f.imageShape[0] !== options.inputSize) {
+    throw new UserError(`--input ${options.inputSize} applies to reference models only; ${file} has a fixed input of ${f.imageShape.join('x')}`);
+  }
+  const { analysis, unknown } = await analyzeOnnx(f, options.precision ?? 'fp32', name);
+  process.stderr.write(unknownOperatorsWarning(file, unknown));
+  return { kind, name, analysis };
+}
+
 /** What --model resolved to. */
 export interface ModelSource {
   kind: 'reference' | 'zoo' | 'file';
@@ -82,10 +95,17 @@ export async function analyzeModelSpec(
     return { kind: 'reference', name: spec, analysis: analyzeGraph(referenceGraph(spec, size), precision) };
   }
   const zooDir = options.zooDir ?? ZOO_DIR;
-  const isPath = spec.endsWith('.json') || spec.includes('/') || spec.includes(path.sep);
-  // A model folder stands for its model.json.
-  if (isPath && fs.existsSync(spec) && fs.statSync(spec).isDirectory()) spec = path.join(spec, 'model.json');
+  const isPath = spec.endsWith('.json') || spec.endsWith('.onnx') || spec.includes('/') || spec.includes(path.sep);
+  // A model folder stands for its model.json, or its model.onnx when it has no model.json.
+  if (isPath && fs.existsSync(spec) && fs.statSync(spec).isDirectory()) {
+    spec = path.join(spec, fs.existsSync(path.join(spec, 'model.json')) || !fs.existsSync(path.join(spec, ONNX_FILE)) ? 'model.json' : ONNX_FILE);
+  }
   const zooJson = path.join(zooDir, spec, 'model.json');
+  if (!isPath && !fs.existsSync(zooJson) && fs.existsSync(path.join(zooDir, spec, ONNX_FILE))) return analyzeOnnxSpec(path.join(zooDir, spec, ONNX_FILE), spec, 'zoo', options);
+  if (isPath && spec.endsWith('.onnx')) {
+    const file = path.resolve(spec);
+    return analyzeOnnxSpec(file, path.basename(file) === ONNX_FILE ? path.basename(path.dirname(file)) : path.basename(file, '.onnx'), 'file', options);
+  }
   if (!isPath && !fs.existsSync(zooJson)) {
     const zoo = listZooNames(zooDir);
     throw new UserError(

@@ -11,7 +11,8 @@ import * as path from 'path';
 import type { Dataset } from '../data/dataset';
 import { describeData, fashionRef, type DataRef } from '../data/spec';
 import { Rng } from '../engine/rng';
-import { listZooModels, resolveZooModel, ZOO_DIR, type ZooEntry } from '../model/meta';
+import { listZooModels, modelSource, resolveZooModel, ZOO_DIR, type ZooEntry } from '../model/meta';
+import { chooseRuntime, ORT_BACKEND, ortVersion, type RuntimeName } from '../model/runtime';
 import { candidates, modelInfo } from '../pipelines/candidates';
 import { pipelineName, type PipelineRef } from '../pipelines/ref';
 import { UserError } from '../util/errors';
@@ -114,11 +115,25 @@ export interface RunInfo {
   seed: number;
   indices: number[];
   datasetHash: string;
-  models: Array<{ name: string; hash: string }>;
+  /**
+   * Each model's name and hash (of the files its runtime reads); `backend` where the run's
+   * models do not all run on one backend (then `backend` above lists them, joined with '+').
+   */
+  models: Array<{ name: string; hash: string; backend?: string }>;
   /** The distinct pipelines, in the order first named (the order of the result rows). */
   pipelines: PipelineRef[];
   blockSize: number;
   codeHash: string;
+}
+
+/** The backend a model of a run ran on: its own, or the run's. */
+export function modelBackend(info: RunInfo, model: string): string {
+  return info.models.find((m) => m.name === model)?.backend ?? info.backend;
+}
+
+/** The backend string of a cache key: ONNX Runtime's includes its version (its numerics may change with it). */
+function keyBackend(backend: string): string {
+  return backend === ORT_BACKEND ? `${backend}@${ortVersion() ?? '?'}` : backend;
 }
 
 /** Identity of a run: a hash of its RunInfo. */
@@ -136,15 +151,23 @@ function defaultEnv(): JobEnvironment {
  * The model folders the refs use (given ones, else zooDir/<name>), with folders without
  * meta.json analysed first (model/derive.ts).
  */
-async function modelEntries(refs: PipelineRef[], zooDir: string, dirs?: Map<string, string>): Promise<Map<string, ZooEntry>> {
+async function modelEntries(refs: PipelineRef[], zooDir: string, dirs?: Map<string, string>): Promise<Map<string, RunModel>> {
   const { prepareModel } = await import('../model/derive');
-  const out = new Map<string, ZooEntry>();
+  const out = new Map<string, RunModel>();
   for (const m of new Set(refs.map((r) => r.model))) {
     const d = dirs?.get(m) ?? m;
     await prepareModel(d);
-    out.set(m, resolveZooModel(d, zooDir));
+    const e = resolveZooModel(d, zooDir);
+    const runtime = chooseRuntime({ where: modelSource(e), tfjs: e.tfjs, onnx: e.onnx?.file });
+    out.set(m, { ...e, runtime, hash: runtime === 'onnxruntime' ? e.onnx!.hash : e.hash, file: runtime === 'onnxruntime' ? e.onnx!.file : path.join(e.dir, 'model.json') });
   }
   return out;
+}
+
+/** A model of a run: its entry, the runtime that runs it, the file it reads and that runtime's hash of it. */
+interface RunModel extends ZooEntry {
+  runtime: RuntimeName;
+  file: string;
 }
 
 /**
@@ -152,16 +175,16 @@ async function modelEntries(refs: PipelineRef[], zooDir: string, dirs?: Map<stri
  * the dataset's images (crop and channels), or fewer classes than a label needs (naming the
  * file and line of the first such label).
  */
-async function checkModelsFitData(models: Map<string, ZooEntry>, data: Dataset, ref: DataRef): Promise<void> {
+async function checkModelsFitData(models: Map<string, RunModel>, data: Dataset, ref: DataRef): Promise<void> {
   const { deriveModelMeta } = await import('../model/derive');
   const have = [data.rows, data.cols, data.channels];
   for (const e of models.values()) {
     const want = e.meta.input.shape;
     if (want.length !== 3 || want.some((d, i) => d !== have[i])) {
       const pre = ref.kind === 'image-folder' ? ` (${ref.source}: crop ${ref.crop.join('x')}, channels ${ref.channels})` : '';
-      throw new UserError(`${path.join(e.dir, 'model.json')}: model input is ${want.join('x')}, but the dataset gives ${have.join('x')} images${pre}`);
+      throw new UserError(`${e.file}: model input is ${want.join('x')}, but the dataset gives ${have.join('x')} images${pre}`);
     }
-    const classes = (await deriveModelMeta(e.dir, e.hash)).derived.classes;
+    const classes = e.runtime === 'onnxruntime' ? await onnxClasses(e.file) : (await deriveModelMeta(e.dir, e.hash)).derived.classes;
     for (let i = 0; i < data.n; i++) {
       if (data.labels[i] >= classes) {
         throw new UserError(`${data.where(i)}: label ${data.labels[i]} is out of range for ${e.name}, whose output has ${classes} classes (0..${classes - 1})`);
@@ -170,13 +193,19 @@ async function checkModelsFitData(models: Map<string, ZooEntry>, data: Dataset, 
   }
 }
 
+/** Size of an ONNX model's output (model/onnx.ts, loaded only for ONNX models). */
+async function onnxClasses(file: string): Promise<number> {
+  const { outputClasses, readOnnxFile } = await import('../model/onnx');
+  return outputClasses(readOnnxFile(file));
+}
+
 /** A run made ready: identity, data, models, cache keys; nothing measured yet. */
 interface PreparedRun {
   info: RunInfo;
   env: JobEnvironment;
   data: DataRef;
   keys: Map<string, string>;
-  models: Map<string, ZooEntry>;
+  models: Map<string, RunModel>;
   modelDirs: Record<string, string>;
   cacheDir: string;
   useCache: boolean;
@@ -193,7 +222,10 @@ async function prepareRun(refs: PipelineRef[], opts: MeasureOptions): Promise<Pr
   const cacheDir = path.resolve(opts.cacheDir ?? defaultCacheDir());
   const env = opts.env ?? defaultEnv();
   const models = await modelEntries(refs, zooDir, opts.modelDirs);
-  const backend = await env.init();
+  const backendOf = new Map<string, string>();
+  for (const [name, m] of models) backendOf.set(name, m.runtime === 'onnxruntime' ? ORT_BACKEND : await env.init());
+  const backends = [...new Set(backendOf.values())].sort();
+  const backend = backends.length > 0 ? backends.join('+') : await env.init();
   const data = await env.loadData(ref, { verify: true });
   if (opts.samples !== undefined && opts.samples > data.n) {
     throw new UserError(`--samples ${opts.samples}: the dataset (${describeData(ref)}) has ${data.n} images`);
@@ -211,7 +243,7 @@ async function prepareRun(refs: PipelineRef[], opts: MeasureOptions): Promise<Pr
     seed,
     indices,
     datasetHash,
-    models: [...models.values()].map((e) => ({ name: e.name, hash: e.hash })),
+    models: [...models.values()].map((e) => (backends.length > 1 ? { name: e.name, hash: e.hash, backend: backendOf.get(e.name)! } : { name: e.name, hash: e.hash })),
     pipelines: [...unique.values()],
     blockSize: BLOCK_SAMPLES,
     codeHash: codeHash(),
@@ -233,7 +265,8 @@ async function prepareRun(refs: PipelineRef[], opts: MeasureOptions): Promise<Pr
 
 /** Every unit of a run, in their fixed order (ids 0..). */
 function runUnitsOf(run: PreparedRun): WorkUnit[] {
-  return makeUnits(run.info.pipelines, run.info.indices, { modelDirs: run.modelDirs, data: run.data, blockSize: run.info.blockSize, chunk: run.chunk });
+  const runtimes = Object.fromEntries([...run.models].map(([n, m]) => [n, m.runtime === 'onnxruntime' ? { runtime: m.runtime, onnx: m.file, source: modelSource(m) } : { runtime: m.runtime }]));
+  return makeUnits(run.info.pipelines, run.info.indices, { modelDirs: run.modelDirs, runtimes, data: run.data, blockSize: run.info.blockSize, chunk: run.chunk });
 }
 
 /** Per pipeline, the results of each block of the selected units (undefined: not selected). */
@@ -278,11 +311,12 @@ async function runSelected(run: PreparedRun, selected: WorkUnit[]): Promise<{ bl
   const show = run.progress ?? (process.stderr.isTTY === true || total > 100000);
   const names = new Set(pending.flatMap((u) => u.pipelines.map(pipelineName)));
   const progress = new Progress(total, show, `measuring ${names.size} pipeline(s) x ${info.indices.length} samples`);
-  const ran = await runUnits(workOrder(pending), {
+  await runUnits(workOrder(pending), {
     workers: run.workers,
     env: run.env,
     onProgress: (d) => progress.add(d),
-    onUnit: (u, results) => {
+    onUnit: (u, results, backend) => {
+      if (backend !== modelBackend(info, u.model)) throw new Error(`a worker ran ${u.model} on ${backend}, this process chose ${modelBackend(info, u.model)}`);
       for (const p of u.pipelines) {
         const name = pipelineName(p);
         const r = results.get(name)!;
@@ -292,7 +326,6 @@ async function runSelected(run: PreparedRun, selected: WorkUnit[]): Promise<{ bl
     },
   });
   progress.finish();
-  if (ran !== undefined && ran !== info.backend) throw new Error(`workers ran tfjs on ${ran}, this process on ${info.backend}`);
   return { blocks, whole, sampleRuns: total };
 }
 
@@ -316,7 +349,7 @@ export function assemblePipelines(
       writeCacheEntry(cache.dir, cache.keys.get(name)!, cache.record(ref, info.indices.length), results);
       for (let b = 0; b < parts.length; b++) removeCacheEntry(cache.dir, sha256(cache.keys.get(name)!, `block=${b}/${info.blockSize}`));
     }
-    return { ref, name, results, cached: whole.has(name), row: aggregate(ref, results, info.backend, hashOf.get(ref.model)!) };
+    return { ref, name, results, cached: whole.has(name), row: aggregate(ref, results, modelBackend(info, ref.model), hashOf.get(ref.model)!) };
   });
 }
 
@@ -325,7 +358,7 @@ export function runCacheKeys(info: RunInfo): Map<string, string> {
   const hashOf = new Map(info.models.map((m) => [m.name, m.hash]));
   const samplesHash = hashSamples(info.indices);
   return new Map(info.pipelines.map((r) => [pipelineName(r), cacheKey({
-    modelHash: hashOf.get(r.model)!, datasetHash: info.datasetHash, split: r.split, codec: r.codec ?? null, samplesHash, backend: info.backend,
+    modelHash: hashOf.get(r.model)!, datasetHash: info.datasetHash, split: r.split, codec: r.codec ?? null, samplesHash, backend: keyBackend(modelBackend(info, r.model)),
   })]));
 }
 
@@ -333,7 +366,7 @@ export function runCacheKeys(info: RunInfo): Map<string, string> {
 export function runCacheRecord(info: RunInfo, ref: PipelineRef, n: number): CacheRecord {
   return {
     pipeline: pipelineName(ref), model: ref.model, modelHash: info.models.find((m) => m.name === ref.model)!.hash, datasetHash: info.datasetHash,
-    split: ref.split, codec: ref.codec ?? null, samples: n, samplesHash: hashSamples(info.indices), backend: info.backend, splitsimVersion: SPLITSIM_VERSION,
+    split: ref.split, codec: ref.codec ?? null, samples: n, samplesHash: hashSamples(info.indices), backend: modelBackend(info, ref.model), splitsimVersion: SPLITSIM_VERSION,
   };
 }
 

@@ -19,6 +19,7 @@ import { codecName } from '../codecs/registry';
 import { DEVICE_ONLY, INPUT_SPLIT, pipelineName, type PipelineRef } from '../pipelines/ref';
 import { UserError } from '../util/errors';
 import type { SampleResults } from './cache';
+import { ORT_BACKEND, type RuntimeName } from '../model/runtime';
 import { runPipelines, type ModelRunner } from './run';
 
 /** One unit of work: a group of a model's pipelines on a block of samples. */
@@ -37,6 +38,16 @@ export interface WorkUnit {
   indices: number[];
   /** Samples per inference batch. */
   chunk: number;
+  /** The runtime that runs the model (decided by the parent) and, for ONNX Runtime, the model file. */
+  runtime?: UnitRuntime;
+}
+
+/** Which runtime runs a unit's model. */
+export interface UnitRuntime {
+  runtime: RuntimeName;
+  /** The ONNX file, and the folder or file the model is named by (meta.ts modelSource). */
+  onnx?: string;
+  source?: string;
 }
 
 /** How a process obtains its models, data and backend. */
@@ -47,8 +58,11 @@ export interface JobEnvironment {
    * image header first (the parent does, the workers need not).
    */
   loadData(data: DataRef, opts?: { verify?: boolean }): Promise<Dataset>;
-  /** The runner of a model folder (zooDir/name) for samples of `data` (its normalization). */
-  loadRunner(name: string, zooDir: string, data: Dataset): Promise<ModelRunner>;
+  /**
+   * The runner of a model folder (zooDir/name) for samples of `data` (its normalization), on
+   * the given runtime (default tfjs).
+   */
+  loadRunner(name: string, zooDir: string, data: Dataset, runtime?: UnitRuntime): Promise<ModelRunner>;
 }
 
 /** Messages a worker sends to its parent. */
@@ -79,14 +93,14 @@ export class UnitRunner {
   constructor(private readonly env: JobEnvironment) {}
 
   async run(unit: WorkUnit, onProgress?: (done: number) => void): Promise<{ backend: string; results: Map<string, SampleResults> }> {
-    const backend = await (this.backend ??= this.env.init());
+    const backend = unit.runtime?.runtime === 'onnxruntime' ? ORT_BACKEND : await (this.backend ??= this.env.init());
     const dataKey = JSON.stringify(unit.data);
     let data = this.data.get(dataKey);
     if (!data) this.data.set(dataKey, (data = this.env.loadData(unit.data)));
     const ds = await data;
-    const runnerKey = `${unit.modelDir}\0${dataKey}`;
+    const runnerKey = `${unit.model}\0${unit.modelDir}\0${unit.runtime?.onnx ?? ''}\0${dataKey}`;
     let runner = this.runners.get(runnerKey);
-    if (!runner) this.runners.set(runnerKey, (runner = this.env.loadRunner(path.basename(unit.modelDir), path.dirname(unit.modelDir), ds)));
+    if (!runner) this.runners.set(runnerKey, (runner = this.env.loadRunner(unit.model, path.dirname(unit.modelDir), ds, unit.runtime)));
     const results = await runPipelines(await runner, unit.pipelines, ds, unit.indices, { chunk: unit.chunk, onProgress });
     return { backend, results };
   }
@@ -102,7 +116,11 @@ export function canFork(): boolean {
  * order the groups are first named). The order, and so each unit's id, depends only on the
  * pipelines and the samples.
  */
-export function makeUnits(pipelines: PipelineRef[], indices: number[], opts: { modelDirs: Record<string, string>; data: DataRef; blockSize: number; chunk: number }): WorkUnit[] {
+export function makeUnits(
+  pipelines: PipelineRef[],
+  indices: number[],
+  opts: { modelDirs: Record<string, string>; runtimes?: Record<string, UnitRuntime>; data: DataRef; blockSize: number; chunk: number },
+): WorkUnit[] {
   const groups = new Map<string, PipelineRef[]>();
   for (const p of pipelines) {
     const g = groupOf(p);
@@ -115,7 +133,7 @@ export function makeUnits(pipelines: PipelineRef[], indices: number[], opts: { m
       const model = mine[0].model;
       units.push({
         id: units.length, block: start / opts.blockSize, model, group, modelDir: opts.modelDirs[model], data: opts.data, pipelines: mine,
-        indices: indices.slice(start, start + opts.blockSize), chunk: opts.chunk,
+        indices: indices.slice(start, start + opts.blockSize), chunk: opts.chunk, runtime: opts.runtimes?.[model],
       });
     }
   }
@@ -156,28 +174,26 @@ export function workOrder(units: WorkUnit[]): WorkUnit[] {
 
 /**
  * Runs units with `workers` processes (in this process when 1, or when there is no compiled
- * worker), calling onUnit with each finished unit's per-sample results. Returns the backend.
+ * worker), calling onUnit with each finished unit's per-sample results and the backend that
+ * ran it.
  */
 export async function runUnits(
   units: WorkUnit[],
-  opts: { workers: number; env: JobEnvironment; onUnit: (unit: WorkUnit, results: Map<string, SampleResults>) => void; onProgress?: (done: number) => void },
-): Promise<string | undefined> {
-  if (units.length === 0) return undefined;
+  opts: { workers: number; env: JobEnvironment; onUnit: (unit: WorkUnit, results: Map<string, SampleResults>, backend: string) => void; onProgress?: (done: number) => void },
+): Promise<void> {
+  if (units.length === 0) return;
   const W = Math.max(1, Math.min(opts.workers, units.length));
   if (W === 1 || !canFork()) {
     const local = new UnitRunner(opts.env);
-    let backend: string | undefined;
     for (const u of units) {
       const r = await local.run(u, opts.onProgress);
-      backend = r.backend;
-      opts.onUnit(u, r.results);
+      opts.onUnit(u, r.results, r.backend);
     }
-    return backend;
+    return;
   }
-  return new Promise<string | undefined>((resolve, reject) => {
+  return new Promise<void>((resolve, reject) => {
     const queue = [...units];
     const children: ChildProcess[] = [];
-    const backends = new Set<string>();
     let running = 0;
     let failed = false;
     const finish = (e?: Error) => {
@@ -190,8 +206,7 @@ export async function runUnits(
       }
       if (running === 0 && queue.length === 0) {
         for (const c of children) if (c.connected) c.send({ type: 'exit' } satisfies ParentMessage);
-        if (backends.size > 1) reject(new Error(`measurement workers used different tfjs backends: ${[...backends].join(', ')}`));
-        else resolve([...backends][0]);
+        resolve();
       }
     };
     const give = (child: ChildProcess) => {
@@ -209,10 +224,9 @@ export async function runUnits(
         if (m.type === 'progress') opts.onProgress?.(m.done);
         else if (m.type === 'done') {
           running--;
-          backends.add(m.backend);
           const u = (child as ChildProcess & { unit?: WorkUnit }).unit!;
           try {
-            opts.onUnit(u, new Map(m.results));
+            opts.onUnit(u, new Map(m.results), m.backend);
           } catch (e) {
             finish(e as Error);
             return;

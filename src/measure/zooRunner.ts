@@ -4,19 +4,22 @@
  * the model's meta.json input says), and the codec information (entropy prior, fixed
  * quantiser) from its meta.json.
  */
+import * as path from 'path';
 import type { CodecModelInfo, FactorizedPrior, FixedQuantizer } from '../codecs/feature';
 import { openDataset } from '../data/dataset';
 import { grayNormalization, toNormalizedInput } from '../data/preprocess';
 import type { Normalization } from '../data/spec';
 import { initBackend, tf } from '../model/backend';
 import { splitModel, type SplitModel } from '../model/split';
+import { prepareModel } from '../model/derive';
+import { resolveZooModel } from '../model/meta';
 import { loadZooModel, type ZooModel } from '../model/zoo';
 import { inputError } from '../util/errors';
 import type { JobEnvironment } from './parallel';
 import type { ModelRunner } from './run';
 
 /** What the feature codecs need from a zoo model's metadata. */
-export function codecInfoOf(zm: ZooModel): CodecModelInfo {
+export function codecInfoOf(zm: Pick<ZooModel, 'dir' | 'meta'>): CodecModelInfo {
   const b = zm.meta.bottleneck;
   const metaFile = `${zm.dir}/meta.json`;
   if (!b) return {};
@@ -104,9 +107,22 @@ export async function loadZooRunner(name: string, zooDir: string, norm?: Normali
   };
 }
 
-/** The job environment of real measurements: the chosen tfjs backend, model folders, datasets. */
+/**
+ * The runner of a model on ONNX Runtime: its ONNX file, with the split points and codec data
+ * of its meta.json (or of its graph, for a model without one).
+ */
+async function loadModelOnnxRunner(name: string, source: string, onnx: string, norm?: Normalization): Promise<ModelRunner> {
+  const { loadOnnxRunner } = await import('./onnxRunner');
+  await prepareModel(source);
+  const e = resolveZooModel(source);
+  return loadOnnxRunner(name, onnx, { splits: e.meta.splitPoints, norm: norm ?? grayNormalization(e.meta.input), codecInfo: codecInfoOf(e) });
+}
+
+/** The job environment of real measurements: the chosen tfjs backend or ONNX Runtime, model folders, datasets. */
 export const zooEnvironment: JobEnvironment = {
   init: () => initBackend(),
   loadData: (data, opts) => openDataset(data, opts),
-  loadRunner: (name, zooDir, data) => loadZooRunner(name, zooDir, data.normalization),
+  loadRunner: (name, zooDir, data, runtime) => runtime?.runtime === 'onnxruntime'
+    ? loadModelOnnxRunner(name, runtime.source ?? path.join(zooDir, name), runtime.onnx!, data.normalization)
+    : loadZooRunner(path.basename(name), zooDir, data.normalization),
 };

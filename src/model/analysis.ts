@@ -278,13 +278,16 @@ const ACTIVATION_CLASSES: Record<string, string> = {
   Softmax: 'softmax',
 };
 
-interface Counts {
+/** What a layer computes and holds, per sample (layerCounts). */
+export interface Counts {
   category: LayerCategory;
   macs: number;
   elementOps: number;
   params: number;
   weightCount: number;
   estimated?: boolean;
+  /** Kernel launches, where the class's usual number does not apply. */
+  launches?: number;
 }
 
 /**
@@ -444,8 +447,12 @@ export function layerCounts(layer: GraphLayer): Counts {
 
 /** Analyses one layer at a precision (bytes per element). */
 export function analyzeLayer(layer: GraphLayer, precision: Precision = 'fp32'): LayerAnalysis {
+  return layerAnalysisOf(layer, layerCounts(layer), precision);
+}
+
+/** The analysis of a layer from its counts (layerCounts, or another graph format's). */
+export function layerAnalysisOf(layer: GraphLayer, k: Counts, precision: Precision = 'fp32'): LayerAnalysis {
   const bpe = BYTES_PER_ELEMENT[precision];
-  const k = layerCounts(layer);
   // Real weights are the ground truth for stored values (e.g. custom layers' extra weights).
   const weightCount = layer.weightCount ?? k.weightCount;
   const inputElements = layer.inputShapes.reduce((a, s) => a + prod(s), 0);
@@ -468,7 +475,7 @@ export function analyzeLayer(layer: GraphLayer, precision: Precision = 'fp32'): 
     bytesRead: moves ? inputElements * bpe : 0,
     bytesWritten: moves ? outputElements * bpe : 0,
     outputBytes: outputElements * bpe,
-    launches: LAUNCHES[layer.className] ?? 1,
+    launches: k.launches ?? LAUNCHES[layer.className] ?? 1,
     estimated: k.estimated ?? false,
   };
 }

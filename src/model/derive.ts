@@ -14,7 +14,7 @@ import { UserError } from '../util/errors';
 import { analyzeModel, type ModelAnalysis } from './analysis';
 import { initBackend, tf } from './backend';
 import { registerCustomLayers } from './layers';
-import { hashModelFiles, readJson, rememberDerivedMeta, type ZooMeta } from './meta';
+import { hashModelFiles, hashOnnxModel, isModelPath, ONNX_FILE, readJson, rememberDerivedMeta, type ZooMeta } from './meta';
 
 /** What the graph of a folder without meta.json gives. */
 export interface DerivedInfo {
@@ -174,9 +174,13 @@ export function needsDerivedMeta(dir: string): boolean {
  * Zoo names and folders with meta.json need nothing. `baseDir` resolves relative folders.
  */
 export async function prepareModel(nameOrDir: string, baseDir = process.cwd()): Promise<void> {
-  const isPath = nameOrDir.includes('/') || nameOrDir.includes(path.sep);
-  if (!isPath) return;
+  if (!isModelPath(nameOrDir)) return;
   const dir = path.resolve(baseDir, nameOrDir);
+  const onnx = nameOrDir.endsWith('.onnx') ? dir : path.join(dir, ONNX_FILE);
+  if (nameOrDir.endsWith('.onnx') || (!fs.existsSync(path.join(dir, 'model.json')) && fs.existsSync(onnx) && !fs.existsSync(path.join(dir, 'meta.json')))) {
+    await prepareOnnxModel(onnx);
+    return;
+  }
   if (!needsDerivedMeta(dir)) return;
   let hash: string;
   try {
@@ -189,6 +193,25 @@ export async function prepareModel(nameOrDir: string, baseDir = process.cwd()): 
   } catch (e) {
     if (!(e instanceof UserError)) throw e;
     rememberDerivedMeta(dir, hash, e);
+  }
+}
+
+/** prepareModel of an ONNX model without meta.json: its metadata from its graph (model/onnx-analysis.ts). */
+async function prepareOnnxModel(file: string): Promise<void> {
+  let hash: string;
+  try {
+    hash = hashOnnxModel(file);
+  } catch {
+    return; // the sync reader reports the unreadable file
+  }
+  try {
+    const { readOnnxFile } = await import('./onnx');
+    const { deriveOnnxMeta } = await import('./onnx-analysis');
+    const name = path.basename(file) === ONNX_FILE ? path.basename(path.dirname(file)) : path.basename(file, '.onnx');
+    rememberDerivedMeta(file, hash, await deriveOnnxMeta(readOnnxFile(file), name));
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    rememberDerivedMeta(file, hash, e);
   }
 }
 

@@ -94,11 +94,7 @@ export function listZooModels(zooDir: string = ZOO_DIR): string[] {
  * quantisers change coded bytes), each length-prefixed.
  */
 export function hashModelFiles(dir: string): string {
-  const h = createHash('sha256');
-  const add = (name: string, bytes: Buffer) => {
-    h.update(`${name}:${bytes.length}:`);
-    h.update(bytes);
-  };
+  const { h, add } = lengthPrefixedHash();
   const modelFile = path.join(dir, 'model.json');
   const modelBytes = fs.readFileSync(modelFile);
   add('model.json', modelBytes);
@@ -113,6 +109,25 @@ export function hashModelFiles(dir: string): string {
   }
   const metaFile = path.join(dir, 'meta.json');
   if (fs.existsSync(metaFile)) add('meta.json', fs.readFileSync(metaFile));
+  return h.digest('hex');
+}
+
+/** A SHA-256 whose parts are added as name:length:bytes. */
+function lengthPrefixedHash(): { h: ReturnType<typeof createHash>; add: (name: string, bytes: Buffer) => void } {
+  const h = createHash('sha256');
+  return { h, add: (name, bytes) => { h.update(`${name}:${bytes.length}:`); h.update(bytes); } };
+}
+
+/**
+ * The content hash of an ONNX model (what its results record and its cache keys use):
+ * SHA-256 over the .onnx file and, for a zoo folder's model.onnx, its meta.json, each
+ * length-prefixed as in hashModelFiles.
+ */
+export function hashOnnxModel(file: string, metaFile?: string): string {
+  const { h, add } = lengthPrefixedHash();
+  checkRegularFile(file, 'ONNX model', MAX_SHARD_BYTES);
+  add(path.basename(file), fs.readFileSync(file));
+  if (metaFile && fs.existsSync(metaFile)) add('meta.json', fs.readFileSync(metaFile));
   return h.digest('hex');
 }
 
@@ -141,7 +156,20 @@ export interface ZooEntry {
   name: string;
   dir: string;
   meta: ZooMeta;
+  /** The content hash of its tfjs files (hashModelFiles), or of its ONNX file when it has no model.json. */
   hash: string;
+  /** Whether it has a tfjs LayersModel (model.json). */
+  tfjs: boolean;
+  /** Its ONNX file (model.onnx of the folder, or the .onnx file named) and that file's hash (hashOnnxModel). */
+  onnx?: { file: string; hash: string };
+}
+
+/** File name of a model folder's ONNX model. */
+export const ONNX_FILE = 'model.onnx';
+
+/** The path a model is read from: its folder, or the .onnx file named on its own. */
+export function modelSource(e: ZooEntry): string {
+  return e.onnx && !e.tfjs && e.onnx.file !== path.join(e.dir, ONNX_FILE) ? e.onnx.file : e.dir;
 }
 
 /** Metadata derived from the graphs of folders without meta.json (model/derive.ts), or why not. */
@@ -152,13 +180,21 @@ export function rememberDerivedMeta(dir: string, hash: string, meta: ZooMeta | U
   derivedMetas.set(`${path.resolve(dir)}\0${hash}`, meta);
 }
 
-/** meta.json of a folder, or the metadata derived from its graph (prepareModel). */
-function metaOf(dir: string, hash: string): ZooMeta {
-  if (fs.existsSync(path.join(dir, 'meta.json'))) return readZooMeta(dir);
-  const d = derivedMetas.get(`${path.resolve(dir)}\0${hash}`);
+/**
+ * meta.json of a folder, or the metadata derived from the graph of its model (prepareModel),
+ * remembered under `key` (the folder, or the ONNX file of a model without model.json).
+ */
+function metaOf(dir: string, key: string, hash: string, withMeta = true): ZooMeta {
+  if (withMeta && fs.existsSync(path.join(dir, 'meta.json'))) return readZooMeta(dir);
+  const d = derivedMetas.get(`${path.resolve(key)}\0${hash}`);
   if (d instanceof UserError) throw d;
-  if (!d) throw new Error(`${dir}: no meta.json, and its graph was not analysed (model/derive.ts prepareModel) before it was read`);
+  if (!d) throw new Error(`${key}: no meta.json, and its graph was not analysed (model/derive.ts prepareModel) before it was read`);
   return d;
+}
+
+/** Whether a model named on the command line or in a scenario is a path (not a zoo name). */
+export function isModelPath(nameOrDir: string): boolean {
+  return nameOrDir.includes('/') || nameOrDir.includes(path.sep) || nameOrDir.endsWith('.onnx');
 }
 
 /**
@@ -167,13 +203,22 @@ function metaOf(dir: string, hash: string): ZooMeta {
  * the metadata model/derive.ts derived from its graph.
  */
 export function resolveZooModel(nameOrDir: string, zooDir: string = ZOO_DIR): ZooEntry {
-  const isPath = nameOrDir.includes('/') || nameOrDir.includes(path.sep);
+  const isPath = isModelPath(nameOrDir);
+  if (isPath && nameOrDir.endsWith('.onnx')) {
+    // An ONNX file on its own: its metadata comes from its graph (a meta.json beside it is another model's).
+    const file = path.resolve(nameOrDir);
+    const hash = hashOnnxModel(file);
+    return { name: path.basename(file, '.onnx'), dir: path.dirname(file), meta: metaOf(path.dirname(file), file, hash, false), hash, tfjs: false, onnx: { file, hash } };
+  }
   const dir = isPath ? path.resolve(nameOrDir) : path.join(zooDir, nameOrDir);
   if (!isPath) {
     const names = listZooModels(zooDir);
-    if (!names.includes(nameOrDir)) throw new UserError(`unknown model '${nameOrDir}' (zoo models: ${names.join(', ')}; or a path to a model folder)`);
+    if (!names.includes(nameOrDir)) throw new UserError(`unknown model '${nameOrDir}' (zoo models: ${names.join(', ')}; or a path to a model folder or .onnx file)`);
   }
-  if (!fs.existsSync(path.join(dir, 'model.json'))) throw new UserError(`${dir}: not a model folder (no model.json)`);
-  const hash = hashModelFiles(dir);
-  return { name: isPath ? path.basename(dir) : nameOrDir, dir, meta: metaOf(dir, hash), hash };
+  const tfjs = fs.existsSync(path.join(dir, 'model.json'));
+  const onnxFile = path.join(dir, ONNX_FILE);
+  const onnx = fs.existsSync(onnxFile) ? { file: onnxFile, hash: hashOnnxModel(onnxFile, path.join(dir, 'meta.json')) } : undefined;
+  if (!tfjs && !onnx) throw new UserError(`${dir}: not a model folder (no model.json or ${ONNX_FILE})`);
+  const hash = tfjs ? hashModelFiles(dir) : onnx!.hash;
+  return { name: isPath ? path.basename(dir) : nameOrDir, dir, meta: metaOf(dir, tfjs ? dir : onnxFile, hash), hash, tfjs, onnx };
 }

@@ -3,7 +3,7 @@
  * candidate pipelines `all` expands to. Read from meta.json only (no tfjs).
  */
 import { CODECS, sweepSpecs, type CodecEntry, type CodecSpec } from '../codecs/registry';
-import type { ZooEntry } from '../model/meta';
+import { modelSource, type ZooEntry } from '../model/meta';
 import { DEVICE_ONLY, INPUT_SPLIT, makeRef, type PipelineRef } from './ref';
 
 /** What pipeline expansion needs to know about a model. */
@@ -23,7 +23,7 @@ export function modelInfo(e: ZooEntry): ModelInfo {
   const b = e.meta.bottleneck;
   return {
     name: e.name,
-    dir: e.dir,
+    dir: modelSource(e),
     hash: e.hash,
     kind: e.meta.kind,
     splitPoints: [...e.meta.splitPoints],

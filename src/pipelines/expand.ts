@@ -7,7 +7,7 @@
 import * as path from 'path';
 import { declaredPipelineSchema, isDeclaredEntry, type DeclaredPipelineSpec, type Scenario, type SweepEntry } from '../config/scenario';
 import { codecEntry, CODEC_KEYS, CODECS, makeCodecSpec, parseCodecName, type CodecSpec } from '../codecs/registry';
-import { listZooModels, resolveZooModel, ZOO_DIR } from '../model/meta';
+import { isModelPath, listZooModels, resolveZooModel, ZOO_DIR } from '../model/meta';
 import { UserError } from '../util/errors';
 import { candidates, codecMismatch, modelInfo, splitNames, type ModelInfo } from './candidates';
 import { DEVICE_ONLY, INPUT_SPLIT, makeRef, pipelineName, type PipelineRef } from './ref';
@@ -71,7 +71,7 @@ export function expandPipelines(s: Scenario, file: string, opts: { zooDir?: stri
   }
   /** Reads a model by zoo name or folder (relative to the scenario file); records a problem. */
   const load = (nameOrDir: string, field: string): ModelInfo | undefined => {
-    const isPath = nameOrDir.includes('/') || nameOrDir.includes(path.sep);
+    const isPath = isModelPath(nameOrDir);
     try {
       const info = modelInfo(resolveZooModel(isPath ? path.resolve(dir, nameOrDir) : nameOrDir, zooDir));
       models.set(info.name, info);

@@ -18,6 +18,7 @@ import type { MeasurementRow } from '../measure/aggregate';
 import { datasetFromScenario, type DataRef } from '../data/spec';
 import { measurePipelines } from '../measure/measure';
 import { prepareModels } from '../model/derive';
+import { describeBackend } from '../model/runtime';
 import type { ModelAnalysis } from '../model/analysis';
 import { radioModel, type RadioModel } from '../network/radio';
 import { quantileSorted } from '../report/stats';
@@ -155,10 +156,10 @@ export async function resolveScenario(loaded: LoadedScenario, opts: ResolveOptio
       modelDirs,
       workers: opts.workers,
     });
-    log(`measurement: ${result.pipelines.length} pipeline(s) on ${result.indices.length} samples (${result.timing.measured} measured, ${result.timing.cached} from cache, ${result.timing.wallS.toFixed(1)} s, tfjs ${result.backend})`);
+    log(`measurement: ${result.pipelines.length} pipeline(s) on ${result.indices.length} samples (${result.timing.measured} measured, ${result.timing.cached} from cache, ${result.timing.wallS.toFixed(1)} s, ${describeBackend(result.backend)})`);
     const analyses = new Map<string, ModelAnalysis>();
     for (const name of new Set(measured.map((r) => r.model))) {
-      analyses.set(name, (await analyzeModelSpec(path.join(ex.models.get(name)!.dir, 'model.json'))).analysis);
+      analyses.set(name, (await analyzeModelSpec(ex.models.get(name)!.dir)).analysis);
     }
     const devScale = cpuScale(costs!, device!);
     const edgeScale = cpuScale(costs!, edge!);

@@ -79,7 +79,7 @@ function provenance(run: RunRecord): Array<[string, string]> {
     ['measurement', m ? `${m.samples} test samples (seed ${m.seed}), dataset ${m.dataset_hash}, codec costs ${m.codec_costs}` : 'nothing measured (declared pipelines)'],
     ['models', m?.models?.map((x) => `${x.name} ${x.hash}`).join('; ') || '-'],
     ['seed', String(run.seed ?? '-')],
-    ['splitsim', `${run.splitsim_version ?? '-'} (node ${run.node_version ?? '-'}), tfjs backend ${run.backend ?? '-'}`],
+    ['splitsim', `${run.splitsim_version ?? '-'} (node ${run.node_version ?? '-'}), ${String(run.backend ?? '').includes('onnxruntime') ? `backend ${run.backend}` : `tfjs backend ${run.backend ?? '-'}`}`],
   ];
 }
 
