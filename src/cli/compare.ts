@@ -1,8 +1,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { CommandModule } from 'yargs';
-import { COMPARE_COLUMNS, compareFindings, paretoRank, type CompareInput, type CompareRow } from '../measure/compare';
+import { COMPARE_COLUMNS, compareFindings, methodOf, methodSummaries, paretoRank, type CompareInput, type CompareRow } from '../measure/compare';
+import { deviceCosts } from '../measure/device';
+import { ZOO_DIR } from '../model/meta';
 import { toCsv } from '../report/csv';
+import { rateAccuracyPlot, renderSvg } from '../report/plots';
+import type { SummaryRow } from '../report/summary';
 import { formatTable } from '../report/table';
 import { OutputSet } from '../util/atomic';
 import { inputError, UserError } from '../util/errors';
@@ -12,6 +16,8 @@ export interface CompareArgs {
   in?: string;
   out?: string;
   all?: boolean;
+  /** Zoo folder the device sizes are read from (default models/). */
+  zoo?: string;
 }
 
 /** Parses RFC 4180 CSV (quoted fields, doubled quotes, CRLF or LF) into rows of cells. */
@@ -82,6 +88,10 @@ export function readMeasurements(file: string): CompareInput[] {
 const pct = (v: number | undefined): string => (v === undefined ? '-' : (v * 100).toFixed(2));
 const name = (r: CompareInput): string => `${r.model}/${r.split}/${r.codec}${r.params ? `[${r.params}]` : ''}`;
 
+const kib = (bits: number | undefined): string => (bits === undefined || !Number.isFinite(bits) ? '-' : (bits / 8 / 1024).toFixed(bits < 8 * 1024 ? 3 : 1));
+const mmacs = (m: number | undefined): string => (m === undefined || !Number.isFinite(m) ? '-' : (m / 1e6).toFixed(3));
+const range = (lo: number, hi: number, f: (v: number) => string): string => (f(lo) === f(hi) ? f(lo) : `${f(lo)}-${f(hi)}`);
+
 /** '26.0 (quant bits=2;...)': a row's mean bytes and its codec, or '-'. */
 function bytesAndCodec(r: CompareInput | undefined): string {
   return r ? `${r.bytes_mean.toFixed(1)} (${r.codec}${r.params ? ` ${r.params}` : ''})` : '-';
@@ -110,6 +120,28 @@ export function compareReport(ranked: CompareRow[], all: boolean, measured: Comp
         const c = l.cheapest[k];
         return c ? `${c.bytes_mean.toFixed(1)} (${c.codec}${c.params ? ` ${c.params}` : ''}${c.kind === 'naive' ? ` @${c.split}` : ''})` : '-';
       })]),
+    ));
+  }
+  const three = ranked.filter((r) => r.pareto3);
+  if (three.length) {
+    lines.push('', 'three-way Pareto front (bytes, device size, top-1; pareto3 in compare.csv):');
+    lines.push(formatTable(
+      ['rank', 'pipeline', 'kind', 'top-1 %', 'bytes mean', 'device KiB', 'device MMACs'],
+      three.map((r) => [`${r.rank}`, name(r), r.kind, pct(r.accuracy), r.bytes_mean.toFixed(1), kib(r.device_bits), mmacs(r.device_macs)]),
+    ));
+  }
+  const methods = methodSummaries(measured, f.teacherAccuracy);
+  if (methods.length) {
+    const lvl = f.teacherAccuracy !== undefined ? `${pct(f.teacherAccuracy - 0.015)}%` : '-';
+    lines.push('', 'methods (device size: parameters, buffers and tables on the device, KiB; MACs per sample on the device):');
+    lines.push(formatTable(
+      ['method', 'runs where', 'rate points', 'bytes', 'best top-1 at <= 64 B', `bytes at top-1 >= ${lvl}`, 'device KiB', 'device MMACs'],
+      methods.map((m) => [
+        m.method, m.where, `${m.points}`, `${m.bytesMin.toFixed(1)}-${m.bytesMax.toFixed(1)}`,
+        m.bestAt64 ? `${pct(m.bestAt64.accuracy)}% (${m.bestAt64.bytes_mean.toFixed(1)} B)` : '-',
+        m.atTolerance ? `${m.atTolerance.bytes_mean.toFixed(1)} (${pct(m.atTolerance.accuracy)}%)` : '-',
+        range(m.deviceBitsMin, m.deviceBitsMax, kib), range(m.deviceMacsMin, m.deviceMacsMax, mmacs),
+      ]),
     ));
   }
   if (f.reference) {
@@ -149,31 +181,48 @@ export function compareReport(ranked: CompareRow[], all: boolean, measured: Comp
   return lines.join('\n') + '\n';
 }
 
-/** Runs `compare`: ranks, marks the Pareto front, writes compare.csv, returns the report. */
-export function runCompare(args: CompareArgs): { report: string; file: string; rows: CompareRow[] } {
+/**
+ * Runs `compare`: ranks, marks the rate-accuracy and three-way Pareto fronts (device sizes
+ * and MACs of zoo models from their folders, measure/device.ts), writes compare.csv, returns
+ * the report.
+ */
+export async function runCompare(args: CompareArgs): Promise<{ report: string; file: string; rows: CompareRow[] }> {
   const input = path.resolve(args.in ?? path.join('results', 'measure', 'measurements.csv'));
   // Device-only sends no feature or image: it is the unsplit reference, not a codec to rank.
   const measured = readMeasurements(input).filter((r) => r.kind !== 'device-only');
+  const device = await deviceCosts(measured, path.resolve(args.zoo ?? ZOO_DIR));
+  for (const r of measured) {
+    const d = device.get(`${r.model}/${r.split}/${r.codec}`);
+    r.device_bits = d?.bits ?? NaN;
+    r.device_macs = d?.macs ?? NaN;
+  }
   const ranked = paretoRank(measured);
   // --out is a folder (compare.csv goes in it) or, ending in .csv, the file itself.
   const target = args.out ?? 'results';
   const file = /\.csv$/i.test(target) ? path.resolve(target) : path.resolve(target, 'compare.csv');
   const out = new OutputSet(path.dirname(file), 'compare');
   out.add(path.basename(file), toCsv(ranked as unknown as Array<Record<string, string | number>>, [...COMPARE_COLUMNS]));
+  // Every method's rate points in one figure (one colour per method).
+  const plot = rateAccuracyPlot(ranked.map((r) => ({ pipeline: name(r), kind: methodOf(r), bytes_mean: r.bytes_mean, accuracy: r.accuracy, source: 'measured' }) as unknown as SummaryRow));
+  if (plot) {
+    out.add('rate-accuracy.svg', await renderSvg(plot.spec));
+    out.add('rate-accuracy.vl.json', JSON.stringify(plot.spec, null, 1) + '\n');
+  }
   out.commit();
   return { report: compareReport(ranked, args.all ?? false, measured), file, rows: ranked };
 }
 
 const command: CommandModule<object, CompareArgs> = {
   command: 'compare',
-  describe: 'Rank measured pipelines and mark the rate-accuracy Pareto front (writes results/compare.csv)',
+  describe: 'Rank measured pipelines, mark the rate-accuracy and the three-way (bytes, device size, top-1) Pareto fronts (writes results/compare.csv, rate-accuracy.svg)',
   builder: (y) =>
     y
       .option('in', { type: 'string', describe: 'measurements file (default results/measure/measurements.csv)' })
       .option('out', { type: 'string', describe: 'output folder for compare.csv, or a file name ending in .csv (default results)' })
-      .option('all', { type: 'boolean', default: false, describe: 'print every pipeline, not only the Pareto front' }),
-  handler: (args) => {
-    const { report, file } = runCompare(args);
+      .option('all', { type: 'boolean', default: false, describe: 'print every pipeline, not only the Pareto front' })
+      .option('zoo', { type: 'string', describe: 'zoo folder the device sizes and MACs are read from (default models/)' }),
+  handler: async (args) => {
+    const { report, file } = await runCompare(args);
     process.stdout.write(report + `\nwrote ${file}\n`);
   },
 };

@@ -11,6 +11,9 @@
  *   factorized prior from the model's meta.json (no header: the receiver has the model).
  * - `fixedquant`: the channel-reduction baseline's latent, quantised with the scale and zero
  *   point from its meta.json, then one of the entropy stages above.
+ * - `hyperprior`: a hyperprior model's latent with its side information (hyperprior.ts).
+ * - `tiled-jpeg`, `tiled-webp`: codec feature compression, the tensor's channels tiled into an
+ *   8-bit image coded with JPEG or WebP (tiled.ts; asynchronous, through `asyncCoder`).
  *
  * Every codec's decode returns exactly `reference(values)`: the tensor the receiver can
  * reconstruct, bit for bit.
@@ -34,6 +37,8 @@ import {
   writeShape,
 } from './quantize';
 import { RANS_PRECISION, RansTable, ransCostBits, ransDecode, ransEncode } from './rans';
+import { HyperpriorCoder, type HyperpriorModel } from './hyperprior';
+import { TiledImageCodec, type TiledCodecSpec } from './tiled';
 
 /** Lossless stage applied to quantised symbols. */
 export type EntropyStage = 'packed' | 'deflate' | 'brotli' | 'rans';
@@ -45,7 +50,9 @@ export type FeatureCodecSpec =
   | { codec: 'float16' }
   | { codec: 'float32' }
   | { codec: 'factorized' }
-  | { codec: 'fixedquant'; entropy: EntropyStage };
+  | { codec: 'fixedquant'; entropy: EntropyStage }
+  | { codec: 'hyperprior' }
+  | TiledCodecSpec;
 
 /** The entropy model of a bottleneck student, as in the zoo's meta.json. */
 export interface FactorizedPrior {
@@ -98,6 +105,26 @@ export interface FeatureCodec {
    * lossy step once. encode(v) = encodePrepared(prepare(v)), decode(b) = finish(decodePrepared(b)).
    */
   readonly staged?: StagedCodec;
+  /**
+   * Codecs whose coder is asynchronous (the image coders of sharp): their encode and decode
+   * throw, these do the work. Callers go through encodeFeature/decodeFeature.
+   */
+  /** Tells a codec whose payload does not carry the tensor shape what it is (the model's split). */
+  setShape?(shape: readonly number[]): void;
+  readonly asyncCoder?: {
+    encode(values: Float32Array, shape: readonly number[]): Promise<Uint8Array>;
+    decode(bytes: Uint8Array): Promise<{ values: Float32Array; shape: number[] }>;
+  };
+}
+
+/** Encodes with a feature codec, synchronous or not. */
+export async function encodeFeature(codec: FeatureCodec, values: Float32Array, shape: readonly number[]): Promise<Uint8Array> {
+  return codec.asyncCoder ? codec.asyncCoder.encode(values, shape) : codec.encode(values, shape);
+}
+
+/** Decodes with a feature codec, synchronous or not. */
+export async function decodeFeature(codec: FeatureCodec, bytes: Uint8Array): Promise<{ values: Float32Array; shape: number[] }> {
+  return codec.asyncCoder ? codec.asyncCoder.decode(bytes) : codec.decode(bytes);
 }
 
 /** The lossy/lossless halves of a FeatureCodec (see FeatureCodec.staged). */
@@ -520,10 +547,45 @@ class FixedQuantCodec extends StagedFeatureCodec implements FeatureCodec {
   }
 }
 
+/**
+ * The hyperprior codec of a model's bottleneck (codecs/hyperprior.ts): y coded under the
+ * Gaussian conditional whose scales (and means) h_s derives from the coded side information.
+ */
+class HyperpriorFeatureCodec implements FeatureCodec {
+  readonly name = 'hyperprior';
+  readonly params = '';
+  readonly reconstructionKey = 'hyperprior';
+  readonly hasEstimate = true;
+  readonly lastEstimatedBits = NaN;
+  readonly spec: FeatureCodecSpec = { codec: 'hyperprior' };
+  readonly coder: HyperpriorCoder;
+  private readonly shape: number[];
+  constructor(model: HyperpriorModel) {
+    this.coder = new HyperpriorCoder(model);
+    this.shape = [...model.latentShape];
+  }
+  encode(values: Float32Array, shape: readonly number[]): Uint8Array {
+    checkShape(values, shape, this.shape);
+    return this.coder.encode(values);
+  }
+  decode(bytes: Uint8Array): { values: Float32Array; shape: number[] } {
+    return { values: this.coder.decode(bytes), shape: [...this.shape] };
+  }
+  reference(values: Float32Array, shape: readonly number[]): Float32Array {
+    checkShape(values, shape, this.shape);
+    return this.coder.reference(values);
+  }
+  estimatedBits(values: Float32Array, shape: readonly number[]): number {
+    checkShape(values, shape, this.shape);
+    return this.coder.estimatedBits(values);
+  }
+}
+
 /** What model-specific codecs need from the model's metadata. */
 export interface CodecModelInfo {
   prior?: FactorizedPrior;
   fixedQuantizer?: FixedQuantizer;
+  hyperprior?: HyperpriorModel;
 }
 
 /** Builds a feature codec from its spec (the registry). */
@@ -542,7 +604,13 @@ export function createFeatureCodec(spec: FeatureCodecSpec, model: CodecModelInfo
     case 'fixedquant':
       if (!model.fixedQuantizer) throw new Error('fixedquant codec needs the model\'s quantiser (bottleneck.scale/zeroPoint in meta.json)');
       return new FixedQuantCodec(spec, model.fixedQuantizer);
+    case 'hyperprior':
+      if (!model.hyperprior) throw new Error('hyperprior codec needs the model\'s hyperprior (bottleneck.hyperprior in meta.json)');
+      return new HyperpriorFeatureCodec(model.hyperprior);
+    case 'tiled-jpeg':
+    case 'tiled-webp':
+      return new TiledImageCodec(spec);
   }
 }
 
-export { FactorizedCodec };
+export { FactorizedCodec, HyperpriorFeatureCodec };

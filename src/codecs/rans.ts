@@ -381,3 +381,139 @@ function decodeEscape(bytes: Uint8Array, pos: number, x: number, lo: number, hi:
   if (pos > bytes.length) throw new Error('rANS: truncated stream');
   return x;
 }
+
+/**
+ * Encodes `symbols` where symbol i uses context `contexts[i]` of `table` (rather than
+ * i % table.contexts): for models whose table depends on side information, e.g. a Gaussian
+ * conditional whose table is chosen by each element's quantised scale. Same stream format as
+ * ransEncode; decode it with RansDecoder.decodeIndexed in the same order and contexts.
+ */
+export function ransEncodeIndexed(input: ArrayLike<number>, contexts: ArrayLike<number>, table: RansTable): Uint8Array {
+  const n = input.length;
+  if (contexts.length !== n) throw new Error(`rANS: ${contexts.length} contexts for ${n} symbols`);
+  const { stride, minSym, inRange, escIndex, freq, start } = table;
+  if (scratch.length < 2 * n + 256) scratch = new Uint8Array(2 * n + 256);
+  let buf = scratch;
+  let pos = buf.length;
+  let x = RANS_L;
+  for (let i = n - 1; i >= 0; i--) {
+    if (pos < 128) {
+      const bigger = new Uint8Array(buf.length * 2);
+      bigger.set(buf.subarray(pos), bigger.length - (buf.length - pos));
+      pos += bigger.length - buf.length;
+      buf = bigger;
+      scratch = bigger;
+    }
+    const c = contexts[i];
+    if (!(c >= 0 && c < table.contexts)) throw new Error(`rANS: context ${c} of symbol ${i} is not one of the table's ${table.contexts}`);
+    const base = c * stride;
+    const s = input[i];
+    const idx = s - minSym[c];
+    let k: number;
+    if (idx >= 0 && idx < inRange[c]) {
+      k = base + idx;
+    } else {
+      if (escIndex[c] < 0) throw new Error(`rANS: symbol ${s} at ${i} is outside context ${c}'s table and it has no escape`);
+      const u = overflowCode(s, minSym[c], minSym[c] + inRange[c] - 1) + 1;
+      const len = Math.floor(Math.log2(u));
+      let suffix = u - 2 ** len;
+      let nb = len % 16 === 0 ? (len === 0 ? 0 : 16) : len % 16;
+      for (let rem = len; rem > 0; rem -= nb, nb = 16) {
+        const low = suffix % (1 << nb);
+        suffix = Math.floor(suffix / (1 << nb));
+        const f = 1 << (16 - nb);
+        while (x >>> XMAX_SHIFT >= f) { buf[--pos] = x & 0xff; x >>>= 8; }
+        const q = (x / f) | 0;
+        x = (q << RANS_PRECISION) + (x - Math.imul(q, f)) + low * f;
+      }
+      for (let b = 0; b <= len; b++) {
+        const bit = b === 0 ? 1 : 0;
+        const f = 1 << 15;
+        while (x >>> XMAX_SHIFT >= f) { buf[--pos] = x & 0xff; x >>>= 8; }
+        x = ((x >>> 15) << RANS_PRECISION) + (x & (f - 1)) + bit * f;
+      }
+      k = base + escIndex[c];
+    }
+    const f = freq[k];
+    if (f === 0) throw new Error(`rANS: symbol ${s} at ${i} has zero frequency in context ${c}`);
+    while (x >>> XMAX_SHIFT >= f) { buf[--pos] = x & 0xff; x >>>= 8; }
+    const q = (x / f) | 0;
+    x = (q << RANS_PRECISION) + (x - Math.imul(q, f)) + start[k];
+  }
+  buf[--pos] = x & 0xff;
+  buf[--pos] = (x >>> 8) & 0xff;
+  buf[--pos] = (x >>> 16) & 0xff;
+  buf[--pos] = x >>> 24;
+  return buf.slice(pos);
+}
+
+/** Ideal cost in bits of ransEncodeIndexed(symbols, contexts, table) (bypass bits included). */
+export function ransCostBitsIndexed(symbols: ArrayLike<number>, contexts: ArrayLike<number>, table: RansTable): number {
+  const { stride, minSym, inRange, escIndex, bits } = table;
+  let total = 0;
+  for (let i = 0; i < symbols.length; i++) {
+    const c = contexts[i];
+    const idx = symbols[i] - minSym[c];
+    if (idx >= 0 && idx < inRange[c]) total += bits[c * stride + idx];
+    else if (escIndex[c] >= 0) total += bits[c * stride + escIndex[c]] + bypassBits(overflowCode(symbols[i], minSym[c], minSym[c] + inRange[c] - 1));
+    else return Infinity;
+  }
+  return total;
+}
+
+/**
+ * Decodes a rANS stream in pieces, each with its own per-symbol contexts, so that a receiver
+ * can decode side information first and derive the contexts of what follows from it.
+ */
+export class RansDecoder {
+  private x: number;
+  private pos: number;
+  constructor(private readonly bytes: Uint8Array, offset = 0) {
+    if (offset + 4 > bytes.length) throw new Error('rANS: truncated stream (no state)');
+    this.x = ((bytes[offset] << 24) | (bytes[offset + 1] << 16) | (bytes[offset + 2] << 8) | bytes[offset + 3]) >>> 0;
+    this.pos = offset + 4;
+    if (this.x < RANS_L || this.x >= 2 ** 31) throw new Error('rANS: corrupt stream (state out of range)');
+  }
+
+  /** Decodes contexts.length symbols into out, symbol i with context contexts[i]. */
+  decodeIndexed(table: RansTable, contexts: ArrayLike<number>, out: Int32Array): void {
+    const n = contexts.length;
+    if (out.length < n) throw new Error('rANS: output array too short');
+    const { stride, minSym, escIndex, freq, cum, coarse, coarseShift } = table;
+    const cstride = stride + 1;
+    const buckets = 1 << (RANS_PRECISION - coarseShift);
+    const bytes = this.bytes;
+    let x = this.x;
+    let pos = this.pos;
+    for (let i = 0; i < n; i++) {
+      const c = contexts[i];
+      if (!(c >= 0 && c < table.contexts)) throw new Error(`rANS: context ${c} of symbol ${i} is not one of the table's ${table.contexts}`);
+      const cbase = c * cstride;
+      const slot = x & MASK;
+      let k = cbase + coarse[c * buckets + (slot >>> coarseShift)];
+      while (cum[k + 1] <= slot) k++;
+      const idx = k - cbase;
+      x = freq[c * stride + idx] * (x >>> RANS_PRECISION) + slot - cum[k];
+      if (x < RANS_L) {
+        x = (x << 8) | bytes[pos++];
+        if (x < RANS_L) x = (x << 8) | bytes[pos++];
+      }
+      if (idx === escIndex[c]) {
+        x = decodeEscape(bytes, pos, x, minSym[c], minSym[c] + idx - 1);
+        out[i] = escValue;
+        pos = escPos;
+      } else {
+        out[i] = minSym[c] + idx;
+      }
+    }
+    if (pos > bytes.length) throw new Error('rANS: truncated stream');
+    this.x = x;
+    this.pos = pos;
+  }
+
+  /** Offset just past the stream; throws unless the decoder is back in the encoder's initial state. */
+  finish(): number {
+    if (this.x !== RANS_L) throw new Error('rANS: corrupt stream (final state differs from the initial one)');
+    return this.pos;
+  }
+}

@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { ENTROPY_STAGES, type FeatureCodecSpec } from './feature';
+import { TILED_QUALITIES } from './tiled';
 import { AVIF_QUALITIES, isLossless, JPEG_QUALITIES, WEBP_QUALITIES, type ImageCodecSpec, type ImageFormat } from './image';
 
 /** Any codec setting as data: the registry key plus its parameters. */
@@ -20,7 +21,7 @@ export type CodecSpec = FeatureCodecSpec | ImageCodecSpec;
 export type CodecKind = 'input' | 'feature';
 
 /** What a codec needs from the model it is used with. */
-export type CodecNeeds = 'prior' | 'fixedQuantizer';
+export type CodecNeeds = 'prior' | 'fixedQuantizer' | 'hyperprior';
 
 /** One registered codec. */
 export interface CodecEntry {
@@ -32,8 +33,10 @@ export interface CodecEntry {
   /** The settings `all` expands to. */
   sweep: Array<Record<string, string | number>>;
   /**
-   * Model-specific codecs run only at the model's learned bottleneck: 'prior' (a student's
-   * factorized entropy model) or 'fixedQuantizer' (the channel-reduction baseline).
+   * Model-specific codecs run only at the model's learned bottleneck: 'prior' (a factorized
+   * entropy model: the students, End-to-End models, factorized-prior input codecs),
+   * 'hyperprior' (a hyperprior's networks and tables) or 'fixedQuantizer' (the
+   * channel-reduction baseline).
    */
   needs?: CodecNeeds;
   /** Decoding returns the input exactly (input codecs). */
@@ -59,6 +62,17 @@ function imageCodec(key: ImageFormat, description: string, qualities?: number[],
     params: qualities ? z.object({ quality: quality(def!, key) }).strict() : z.object({}).strict(),
     sweep: qualities ? qualities.map((q) => ({ quality: q })) : [{}],
     lossless: isLossless(key),
+    costClass: () => key,
+  };
+}
+
+function tiledCodec(key: 'tiled-jpeg' | 'tiled-webp', description: string): CodecEntry {
+  return {
+    key,
+    kind: 'feature',
+    description,
+    params: z.object({ quality: quality(50, key) }).strict(),
+    sweep: TILED_QUALITIES.map((q) => ({ quality: q })),
     costClass: () => key,
   };
 }
@@ -106,6 +120,17 @@ export const CODECS: readonly CodecEntry[] = [
     needs: 'prior',
     costClass: () => 'factorized',
   },
+  {
+    key: 'hyperprior',
+    kind: 'feature',
+    description: "a hyperprior model's latent: side information z = h_a(y) under its factorized prior, then y under the Gaussian conditional of the scales (and means) h_s recomputes from z, one rANS stream (meta.json networks and tables)",
+    params: z.object({}).strict(),
+    sweep: [{}],
+    needs: 'hyperprior',
+    costClass: () => 'hyperprior',
+  },
+  tiledCodec('tiled-jpeg', 'codec feature compression: the tensor min/max-normalised to 8 bits, its channels tiled into one gray image, JPEG (mozjpeg via sharp); the range (8 bytes) is sent with it'),
+  tiledCodec('tiled-webp', 'codec feature compression: as tiled-jpeg, with lossy WebP (effort 4)'),
   {
     key: 'fixedquant',
     kind: 'feature',

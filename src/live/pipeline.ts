@@ -6,7 +6,7 @@
  * (src/measure/run.ts), run one request (device) or one batch (server) at a time.
  */
 import { ByteReader } from '../codecs/bitio';
-import { createFeatureCodec, type FeatureCodec, type FeatureCodecSpec } from '../codecs/feature';
+import { createFeatureCodec, decodeFeature, encodeFeature, type FeatureCodec, type FeatureCodecSpec } from '../codecs/feature';
 import { decodeImage, encodeImage, type ImageCodecSpec } from '../codecs/image';
 import { readShape } from '../codecs/quantize';
 import { isInputCodec } from '../codecs/registry';
@@ -64,6 +64,7 @@ export class LivePipeline {
     if (ref.codec && isInputCodec(ref.codec)) this.image = ref.codec;
     else if (ref.codec) this.codec = createFeatureCodec(ref.codec as FeatureCodecSpec, codecInfoOf(zm));
     this.crossingShape = this.head ? (this.head.outputs[0].shape.slice(1) as number[]) : [...zm.meta.input.shape];
+    this.codec?.setShape?.(this.crossingShape);
   }
 
   /** Loads a pipeline's model from the zoo and splits it (tfjs must be initialised). */
@@ -93,7 +94,7 @@ export class LivePipeline {
     const y = this.head!.predict(x) as tf.Tensor;
     const values = y.dataSync() as Float32Array;
     tf.dispose([x, y]);
-    return { payload: this.codec!.encode(values, this.crossingShape) };
+    return { payload: await encodeFeature(this.codec!, values, this.crossingShape) };
   }
 
   /** Checks a feature bitstream's shape header before decoding allocates anything from it. */
@@ -122,7 +123,7 @@ export class LivePipeline {
       return Float32Array.from(v);
     }
     this.checkShapeHeader(payload);
-    const d = this.codec!.decode(payload);
+    const d = await decodeFeature(this.codec!, payload);
     const want = this.crossingShape;
     if (d.shape.length !== want.length || d.shape.some((x, i) => x !== want[i]) || d.values.length !== want.reduce((a, b) => a * b, 1)) {
       throw new Error(`decoded tensor [${d.shape.join(',')}] is not the split's [${want.join(',')}]`);

@@ -1,7 +1,7 @@
 /**
  * `splitsim calibrate --codecs`: times every codec setting of the registry's sweeps on this
  * host, on real data (Fashion-MNIST images at 28, 56, 112 and 224 px; the teacher's
- * activations at every split point; the students' and channel-reduction's latents), and
+ * activations at every split point; the latents of every model with a learned bottleneck), and
  * fits one linear CPU-time model per cost class (codecs/cost.ts). The result is data:
  * simulations read it and never a clock.
  */
@@ -140,15 +140,20 @@ export async function calibrateCodecs(opts: CodecCalibrationOptions = {}): Promi
     const heads = await runner.heads!(splits, imgs, n);
     for (const [split, head] of heads) {
       const size = head.shape.reduce((a, b) => a * b, 1);
-      const entries = CODECS.filter((e) => e.kind === 'feature' && (meta.kind === 'teacher' ? !e.needs : e.needs === (meta.kind === 'student' ? 'prior' : 'fixedQuantizer')));
+      // The teacher: every generic feature codec; a model with a learned bottleneck: its own.
+      const entries = CODECS.filter((e) => e.kind === 'feature' && (meta.kind === 'teacher' ? !e.needs : e.needs !== undefined && info[e.needs] !== undefined));
       for (const entry of entries) {
         for (const spec of sweepSpecs(entry) as FeatureCodecSpec[]) {
           const codec = createFeatureCodec(spec, info);
           for (let s = 0; s < n; s++) {
             const v = head.values.subarray(s * size, (s + 1) * size);
             let bytes: Uint8Array = new Uint8Array(0);
-            const encodeMs = await timeCall(() => { bytes = codec.encode(v, head.shape); }, 3, 1000);
-            const decodeMs = await timeCall(() => codec.decode(bytes), 3, 1000);
+            // Synchronous coders are timed as they run, without a promise around each call.
+            const a = codec.asyncCoder;
+            const encodeMs = a
+              ? await timeCall(async () => { bytes = await a.encode(v, head.shape); }, 3, 1000)
+              : await timeCall(() => { bytes = codec.encode(v, head.shape); }, 3, 1000);
+            const decodeMs = await timeCall(() => (a ? a.decode(bytes) : codec.decode(bytes)), 3, 1000);
             add(entry.costClass(specParamsOf(spec as CodecSpec)), { elements: size, bytes: bytes.length, encodeMs, decodeMs });
           }
         }

@@ -264,7 +264,7 @@ async function runFeatureGroup(
     const staged = members.map((p) => codecs.get(pipelineName(p))!.staged);
     if (staged.every((x) => x !== undefined)) {
       codeStaged(members, staged as StagedCodec[], codecs, values, shape, size, B, start, results, recon);
-    } else members.forEach((p, m) => {
+    } else for (const [m, p] of members.entries()) {
       const name = pipelineName(p);
       const codec = codecs.get(name)!;
       const r = results.get(name)!;
@@ -272,9 +272,9 @@ async function runFeatureGroup(
       for (let s = 0; s < B; s++) {
         const v = values.subarray(s * size, (s + 1) * size);
         const t0 = cpuMs();
-        const bytes = codec.encode(v, shape);
+        const bytes = codec.asyncCoder ? await codec.asyncCoder.encode(v, shape) : codec.encode(v, shape);
         const t1 = cpuMs();
-        const dec = codec.decode(bytes);
+        const dec = codec.asyncCoder ? await codec.asyncCoder.decode(bytes) : codec.decode(bytes);
         const t2 = cpuMs();
         r.bytes[start + s] = bytes.length;
         r.encodeMs[start + s] = t1 - t0;
@@ -292,7 +292,7 @@ async function runFeatureGroup(
           throw new Error(`${name}: decoded tensor of sample ${start + s} differs from ${pipelineName(members[0])}'s, which should be identical`);
         }
       }
-    });
+    }
     const pred = await runner.tailClassify(split, recon, shape, B);
     for (const p of members) {
       const r = results.get(pipelineName(p))!;

@@ -6,6 +6,7 @@
  */
 import * as path from 'path';
 import type { CodecModelInfo, FactorizedPrior, FixedQuantizer } from '../codecs/feature';
+import type { HyperpriorModel } from '../codecs/hyperprior';
 import { openDataset } from '../data/dataset';
 import { grayNormalization, toNormalizedInput } from '../data/preprocess';
 import type { Normalization } from '../data/spec';
@@ -24,8 +25,10 @@ export function codecInfoOf(zm: Pick<ZooModel, 'dir' | 'meta'>): CodecModelInfo 
   const metaFile = `${zm.dir}/meta.json`;
   if (!b) return {};
   const info: CodecModelInfo = {};
-  if (zm.meta.kind === 'student') {
-    if (!b.entropy || !b.medians) throw inputError(metaFile, 'bottleneck.entropy', 'a student needs its entropy model (entropy, medians)');
+  if (b.hyperprior && zm.meta.kind !== 'teacher' && zm.meta.kind !== 'channel-reduction') {
+    info.hyperprior = { ...(b.hyperprior as unknown as HyperpriorModel), latentShape: [...b.latentShape] };
+  } else if (zm.meta.kind === 'student' || zm.meta.kind === 'end-to-end' || zm.meta.kind === 'input-codec') {
+    if (!b.entropy || !b.medians) throw inputError(metaFile, 'bottleneck.entropy', `a ${zm.meta.kind} needs its entropy model (entropy, medians)`);
     const prior: FactorizedPrior = { latentShape: [...b.latentShape], medians: b.medians, ...b.entropy };
     info.prior = prior;
   }

@@ -9,6 +9,16 @@ import { z } from 'zod';
 import { checkRegularFile, formatZodError } from '../config/load';
 import { UserError } from '../util/errors';
 import { PACKAGE_ROOT } from '../util/version';
+import { hyperpriorProblem, type HyperpriorModel } from '../codecs/hyperprior';
+
+/**
+ * Kinds of zoo model: the teacher, the SC2 students (factorized prior), the channel-reduction
+ * baseline, End-to-End models (a factorized bottleneck trained without a teacher), students
+ * with a mean-scale hyperprior, and neural input codecs (a learned image codec in front of the
+ * teacher: the device runs the codec's analysis, the server its synthesis and the teacher).
+ */
+export const MODEL_KINDS = ['teacher', 'student', 'channel-reduction', 'end-to-end', 'hyperprior-student', 'input-codec'] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
 
 /** Folder of the committed model zoo. */
 export const ZOO_DIR = path.join(PACKAGE_ROOT, 'models');
@@ -22,6 +32,50 @@ const entropySchema = z.object({
   likelihoodBound: z.number().positive(),
 });
 
+const hyperLayerSchema = z.object({
+  op: z.enum(['abs', 'relu', 'conv', 'convT']),
+  inChannels: z.number().int().positive().optional(),
+  outChannels: z.number().int().positive().optional(),
+  kernel: z.number().int().positive().optional(),
+  stride: z.number().int().positive().optional(),
+  pad: z.number().int().nonnegative().optional(),
+  weight: z.array(z.number()).optional(),
+  bias: z.array(z.number()).optional(),
+}).passthrough().superRefine((l, ctx) => {
+  if (l.op !== 'conv' && l.op !== 'convT') return;
+  for (const k of ['inChannels', 'outChannels', 'kernel', 'stride', 'pad', 'weight', 'bias'] as const) {
+    if (l[k] === undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [k], message: `a ${l.op} layer needs ${k}` });
+  }
+  if (l.weight && l.inChannels && l.outChannels && l.kernel && l.weight.length !== l.inChannels * l.outChannels * l.kernel * l.kernel) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['weight'], message: `${l.weight.length} values, expected in x out x k x k = ${l.inChannels * l.outChannels * l.kernel * l.kernel}` });
+  }
+  if (l.bias && l.outChannels && l.bias.length !== l.outChannels) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bias'], message: `${l.bias.length} values for ${l.outChannels} output channels` });
+  }
+});
+
+/** bottleneck.hyperprior of a hyperprior model (training/export_methods.py; codecs/hyperprior.ts). */
+const hyperpriorSchema = z.object({
+  means: z.boolean(),
+  scaleBound: z.number().positive(),
+  scaleTable: z.array(z.number().positive()).min(2),
+  scaleRange: z.tuple([z.number().positive(), z.number().positive()]),
+  likelihoodBound: z.number().positive(),
+  gaussian: z.object({
+    precision: z.number().int().min(1).max(31),
+    tailMass: z.number().positive(),
+    centers: z.array(z.number().int().nonnegative()),
+    cdfs: z.array(z.array(z.number().int().nonnegative())),
+  }),
+  z: z.object({
+    latentShape: z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]),
+    medians: z.array(z.number()),
+    entropy: entropySchema,
+  }),
+  analysis: z.array(hyperLayerSchema).min(1),
+  synthesis: z.array(hyperLayerSchema).min(1),
+}).passthrough();
+
 const bottleneckSchema = z.object({
   layer: z.string(),
   latentShape: z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]),
@@ -31,12 +85,13 @@ const bottleneckSchema = z.object({
   quantBits: z.number().int().optional(),
   scale: z.array(z.number()).optional(),
   zeroPoint: z.array(z.number()).optional(),
+  hyperprior: hyperpriorSchema.optional(),
 }).passthrough();
 
 /** meta.json of a zoo model (see notes/zoo-contract.md); unknown extra fields are kept. */
 export const zooMetaSchema = z.object({
   name: z.string(),
-  kind: z.enum(['teacher', 'student', 'channel-reduction']),
+  kind: z.enum(MODEL_KINDS),
   input: z.object({ shape: z.array(z.number().int().positive()), mean: z.number(), std: z.number().positive() }),
   splitPoints: z.array(z.string()).min(1),
   macs: z.number().int().positive(),
@@ -49,6 +104,19 @@ export const zooMetaSchema = z.object({
 }).passthrough().superRefine((m, ctx) => {
   if (m.kind !== 'teacher' && !m.bottleneck) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bottleneck'], message: `a ${m.kind} needs its bottleneck (layer, latentShape)` });
+    return;
+  }
+  // Models whose method is a learned entropy model must carry its tables: a factorized prior
+  // (medians, entropy) or a hyperprior whose scale table covers the scales it produces.
+  const b = m.bottleneck;
+  if (!b || m.kind === 'teacher' || m.kind === 'channel-reduction') return;
+  if (b.hyperprior) {
+    const why = hyperpriorProblem({ ...(b.hyperprior as unknown as HyperpriorModel), latentShape: [...b.latentShape] });
+    if (why) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bottleneck', 'hyperprior', ...why.field.split('.')], message: why.message });
+  } else if (m.kind === 'hyperprior-student') {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bottleneck', 'hyperprior'], message: 'a hyperprior-student needs its hyperprior (networks, scale table, Gaussian and side-information tables)' });
+  } else if (!b.entropy || !b.medians) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bottleneck', b.entropy ? 'medians' : 'entropy'], message: `a ${m.kind} needs its entropy tables (bottleneck.entropy and bottleneck.medians, or bottleneck.hyperprior)` });
   }
 });
 

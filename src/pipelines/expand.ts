@@ -9,7 +9,7 @@ import { declaredPipelineSchema, isDeclaredEntry, type DeclaredPipelineSpec, typ
 import { codecEntry, CODEC_KEYS, CODECS, makeCodecSpec, parseCodecName, type CodecSpec } from '../codecs/registry';
 import { isModelPath, listZooModels, resolveZooModel, ZOO_DIR } from '../model/meta';
 import { UserError } from '../util/errors';
-import { candidates, codecMismatch, modelInfo, splitNames, type ModelInfo } from './candidates';
+import { candidates, codecMismatch, modelInfo, splitNames, sweepTargets, type ModelInfo } from './candidates';
 import { DEVICE_ONLY, INPUT_SPLIT, makeRef, pipelineName, type PipelineRef } from './ref';
 
 /** Problems found in one file, reported together. */
@@ -113,7 +113,7 @@ export function expandPipelines(s: Scenario, file: string, opts: { zooDir?: stri
     }
     const why = codecMismatch(m, split, codecEntry(codec.codec)!);
     if (why) P.add(field, why);
-    else push(makeRef(m.name, split, codec));
+    else push(makeRef(m.name, split, codec, m.kind));
   };
 
   const declared: DeclaredPipelineSpec[] = [];
@@ -160,7 +160,7 @@ export function expandPipelines(s: Scenario, file: string, opts: { zooDir?: stri
     }
     const named = list(sweep.model as string | string[] | undefined);
     const targets = (named ? named.map((n, j) => byName(n, `${field}.model${named.length > 1 ? `[${j}]` : ''}`)) : e.needs
-      ? [...models.values()].filter((m) => (e.needs === 'prior' ? m.has.prior : m.has.fixedQuantizer))
+      ? sweepTargets(models.values(), e)
       : [reference]).filter((m): m is ModelInfo => m !== undefined);
     if (!named && e.needs && targets.length === 0) P.add(field, `no model has what '${key}' needs (${e.needs})`);
     const splits = list(sweep.split as string | string[] | undefined);

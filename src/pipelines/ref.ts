@@ -11,8 +11,19 @@ export const INPUT_SPLIT = 'input';
 /** The split of the other extreme: the whole model runs on the device, nothing is offloaded. */
 export const DEVICE_ONLY = 'device-only';
 
-/** How a pipeline divides the work, for reports. */
-export type PipelineKind = 'device-only' | 'input' | 'naive' | 'bottleneck' | 'channel-reduction';
+/**
+ * How a pipeline divides the work, for reports: the two extremes; naive splits (generic
+ * quantisers and lossless stages on an activation); codec feature compression (an image codec
+ * on the tiled activation); the SC2 students' factorized bottleneck; the channel-reduction
+ * baseline; End-to-End models; hyperprior students; neural input codecs (the device runs a
+ * learned image codec's analysis, the server its synthesis and the whole teacher).
+ */
+export type PipelineKind =
+  | 'device-only' | 'input' | 'naive' | 'codec-feature' | 'bottleneck' | 'channel-reduction'
+  | 'end-to-end' | 'hyperprior-student' | 'neural-input';
+
+/** Pipeline kinds of learned bottlenecks whose bytes have a model estimate. */
+export const LEARNED_KINDS: readonly PipelineKind[] = ['bottleneck', 'end-to-end', 'hyperprior-student', 'neural-input'];
 
 /** One measured pipeline. `codec` is absent only for device-only. */
 export interface PipelineRef {
@@ -22,17 +33,24 @@ export interface PipelineRef {
   kind: PipelineKind;
 }
 
-/** The kind of a (model, split, codec) combination. */
-export function kindOf(split: string, codec: CodecSpec | undefined): PipelineKind {
+/** The kind of a (model, split, codec) combination; modelKind is the model's meta.json kind. */
+export function kindOf(split: string, codec: CodecSpec | undefined, modelKind?: string): PipelineKind {
   if (split === DEVICE_ONLY) return 'device-only';
   if (split === INPUT_SPLIT) return 'input';
   const needs = codec ? entryOf(codec).needs : undefined;
-  return needs === 'prior' ? 'bottleneck' : needs === 'fixedQuantizer' ? 'channel-reduction' : 'naive';
+  if (needs === 'fixedQuantizer') return 'channel-reduction';
+  if (needs === 'prior' || needs === 'hyperprior') {
+    if (modelKind === 'input-codec') return 'neural-input';
+    if (modelKind === 'end-to-end') return 'end-to-end';
+    if (modelKind === 'hyperprior-student') return 'hyperprior-student';
+    return 'bottleneck';
+  }
+  return codec && (codec.codec === 'tiled-jpeg' || codec.codec === 'tiled-webp') ? 'codec-feature' : 'naive';
 }
 
-/** Builds a ref, deriving its kind. */
-export function makeRef(model: string, split: string, codec?: CodecSpec): PipelineRef {
-  return { model, split, ...(codec ? { codec } : {}), kind: kindOf(split, codec) };
+/** Builds a ref, deriving its kind (from the model's kind too, when given). */
+export function makeRef(model: string, split: string, codec?: CodecSpec, modelKind?: string): PipelineRef {
+  return { model, split, ...(codec ? { codec } : {}), kind: kindOf(split, codec, modelKind) };
 }
 
 /** The pipeline's unique name. */

@@ -28,6 +28,10 @@ const KIND_LABELS: Record<string, string> = {
   naive: 'naive split (quantised features)',
   bottleneck: 'SC2 student (learned bottleneck)',
   'channel-reduction': 'channel-reduction baseline',
+  'codec-feature': 'codec feature compression (JPEG/WebP of the tiled features)',
+  'end-to-end': 'End-to-End (learned bottleneck, no teacher)',
+  'hyperprior-student': 'SC2 student (mean-scale hyperprior)',
+  'neural-input': 'neural input codec (whole teacher on the server)',
   declared: 'declared',
 };
 
@@ -68,7 +72,7 @@ export function rateAccuracyPlot(rows: SummaryRow[]): Plot | undefined {
     {
       data: { values: pts },
       mark: { type: 'point', filled: true, size: 70, opacity: 0.85 },
-      encoding: { x, y, color: { field: 'kind', type: 'nominal', title: 'pipeline', legend: { labelLimit: 320 } }, shape: { field: 'kind', type: 'nominal', title: 'pipeline' }, tooltip: [{ field: 'pipeline' }, { field: 'bytes', format: '.1f' }, { field: 'top1', format: '.2f' }] },
+      encoding: { x, y, color: { field: 'kind', type: 'nominal', title: 'pipeline', scale: { scheme: 'tableau20' }, legend: { labelLimit: 320 } }, shape: { field: 'kind', type: 'nominal', title: 'pipeline' }, tooltip: [{ field: 'pipeline' }, { field: 'bytes', format: '.1f' }, { field: 'top1', format: '.2f' }] },
     },
   ];
   if (local.length > 0) {

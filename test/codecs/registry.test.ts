@@ -3,7 +3,7 @@ import { createFeatureCodec, type FeatureCodecSpec } from '../../src/codecs/feat
 
 describe('codec registry', () => {
   test('every codec is one entry: key, kind, schema with defaults, sweep, cost class', () => {
-    expect(CODEC_KEYS).toEqual(['raw', 'png', 'webp-lossless', 'jpeg', 'webp', 'avif', 'quant', 'float16', 'float32', 'factorized', 'fixedquant']);
+    expect(CODEC_KEYS).toEqual(['raw', 'png', 'webp-lossless', 'jpeg', 'webp', 'avif', 'quant', 'float16', 'float32', 'factorized', 'hyperprior', 'tiled-jpeg', 'tiled-webp', 'fixedquant']);
     for (const e of CODECS) {
       expect(sweepSpecs(e).length).toBeGreaterThan(0);
       for (const s of sweepSpecs(e)) expect(e.costClass(s as unknown as Record<string, string | number>)).toMatch(/^[a-z0-9/-]+$/);

@@ -43,7 +43,7 @@ maybe('splitsim measure / compare (compiled)', () => {
     expect(one.code).toBe(0);
     const two = cli(['measure', '--zoo', zoo, '--samples', '30', '--seed', '3', '--workers', '2', '--out', 'two'], path.join(work, 'c2'));
     expect(two.code).toBe(0);
-    const total = 1 + 22 + 2 * 34 + 1 + 4; // device-only, input sweep, naive splits, student, channel reduction
+    const total = 1 + 22 + 2 * 44 + 1 + 4; // device-only, input sweep, naive splits, student, channel reduction
     expect(two.stdout).toContain(`(${total} run, 0 from cache; ${total * 30} pipeline-samples run now)`);
     expect(two.stdout).toContain('with 2 worker(s)');
     const a = table(path.join(work, 'one', 'measurements.csv'));

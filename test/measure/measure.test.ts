@@ -50,12 +50,12 @@ describe('sample selection', () => {
 });
 
 describe('measureZoo on the fixture zoo', () => {
-  test('measures every candidate: device-only, the input codecs, 2 x 34 naive splits, the student, 4 channel-reduction stages', () => {
-    // naive: float32, float16, and {8,6,4,2} bits x {tensor, channel} x {packed, deflate, brotli, rans}
+  test('measures every candidate: device-only, the input codecs, 2 x 44 naive splits, the student, 4 channel-reduction stages', () => {
+    // naive: float32, float16, and {8,6,4,2} bits x {tensor, channel} x {packed, deflate, brotli, rans}; codec feature compression
     const sweep = (kind: string, generic: boolean) => CODECS.filter((e) => e.kind === kind && (generic ? !e.needs : true)).reduce((n, e) => n + sweepSpecs(e).length, 0);
-    expect(sweep('feature', true)).toBe(2 + 4 * 2 * 4);
+    expect(sweep('feature', true)).toBe(2 + 4 * 2 * 4 + 2 * 5); // + tiled JPEG and WebP at 5 qualities
     expect(sweep('input', false)).toBe(22);
-    expect(first.pipelines.length).toBe(1 + 22 + 2 * 34 + 1 + 4);
+    expect(first.pipelines.length).toBe(1 + 22 + 2 * 44 + 1 + 4);
     expect(first.timing.measured).toBe(first.pipelines.length);
     expect(first.indices).toEqual(selectSamples(10000, 24, 5));
     for (const p of first.pipelines) {
@@ -211,7 +211,7 @@ describe('measure and compare commands', () => {
     const csv = fs.readFileSync(path.join(out, 'measure', 'measurements.csv'), 'utf8').trim().split('\n');
     expect(csv[0].split(',')).toEqual([...MEASUREMENT_COLUMNS]);
     expect(csv.length).toBe(1 + first.pipelines.length);
-    const { rows, file } = runCompare({ in: path.join(out, 'measure', 'measurements.csv'), out });
+    const { rows, file } = await runCompare({ in: path.join(out, 'measure', 'measurements.csv'), out });
     expect(file).toBe(path.join(out, 'compare.csv'));
     expect(fs.readFileSync(file, 'utf8').split('\n')[0]).toContain('pareto');
     for (const r of rows) {

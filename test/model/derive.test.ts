@@ -40,7 +40,7 @@ test('the sync readers see the derived metadata once prepared; pipelines expand 
   const e = resolveZooModel(bare);
   expect(e.name).toBe('bare');
   const all = candidates(modelInfo(e)).map(pipelineName);
-  expect(all.length).toBe(1 + 22 + 3 * 34);
+  expect(all.length).toBe(1 + 22 + 3 * 44);
   expect(all).toContain('bare/conv3_relu/quant[bits=4;granularity=tensor;entropy=rans]');
 });
 

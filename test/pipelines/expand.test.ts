@@ -26,13 +26,14 @@ const problems = (pipelines: unknown, over: Record<string, unknown> = {}): strin
 describe('pipeline expansion', () => {
   test("'all': every split with every feature setting, every student, every input quality, both extremes", () => {
     const all = names('all');
-    // teacher: device-only + 22 input settings + 5 splits x 34 feature settings; 4 students; 4 channel-reduction stages.
-    expect(all.length).toBe(1 + 22 + 5 * 34 + 4 + 4);
+    // teacher: device-only + 22 input settings + 5 splits x 44 feature settings (34 naive + 10
+    // codec feature compression); 4 students; 4 channel-reduction stages.
+    expect(all.length).toBe(1 + 22 + 5 * 44 + 4 + 4);
     expect(new Set(all).size).toBe(all.length);
     expect(all).toContain('student-b1/bottleneck/factorized');
     expect(all).toContain('channel-reduction/bottleneck/fixedquant[entropy=brotli]');
     expect(all).toContain('teacher/pool/float16');
-    expect(names(['teacher/all']).length).toBe(1 + 22 + 5 * 34);
+    expect(names(['teacher/all']).length).toBe(1 + 22 + 5 * 44);
   });
 
   test('sweeps are products of parameter lists; model-specific codecs default to every model that has them', () => {
