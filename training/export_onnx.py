@@ -137,6 +137,10 @@ class KerasGraph(nn.Module):
                 raise SystemExit(f'{self.where}: layer {name}: only nearest UpSampling2D is converted')
             sh, sw = c['size']
             return F.interpolate(x, scale_factor=(float(sh), float(sw)), mode='nearest')
+        if cls == 'ReLU':  # the neural input codecs' decoded image, clamped to [0, max_value]
+            return torch.clamp(x, min=0.0, max=float(c['max_value'])) if c.get('max_value') is not None else F.relu(x)
+        if cls == 'Rescaling':  # ... normalised to the teacher's input
+            return x * float(c['scale']) + float(c.get('offset', 0.0))
         raise SystemExit(f'{self.where}: layer {name} (class {cls}) has no ONNX conversion here')
 
     def activation(self, x, act, name):
