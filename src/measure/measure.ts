@@ -78,6 +78,8 @@ export interface MeasureOptions {
   progress?: boolean;
   /** How processes load models and data (default: the zoo's loaders). */
   env?: JobEnvironment;
+  /** The model runtime (default: SPLITSIM_RUNTIME, else ONNX Runtime for models with an ONNX file where it loads). */
+  runtime?: RuntimeName | 'auto';
 }
 
 /** One measured pipeline: its ref, per-sample results and aggregate row. */
@@ -151,14 +153,14 @@ function defaultEnv(): JobEnvironment {
  * The model folders the refs use (given ones, else zooDir/<name>), with folders without
  * meta.json analysed first (model/derive.ts).
  */
-async function modelEntries(refs: PipelineRef[], zooDir: string, dirs?: Map<string, string>): Promise<Map<string, RunModel>> {
+async function modelEntries(refs: PipelineRef[], zooDir: string, dirs?: Map<string, string>, forced?: RuntimeName | 'auto'): Promise<Map<string, RunModel>> {
   const { prepareModel } = await import('../model/derive');
   const out = new Map<string, RunModel>();
   for (const m of new Set(refs.map((r) => r.model))) {
     const d = dirs?.get(m) ?? m;
     await prepareModel(d);
     const e = resolveZooModel(d, zooDir);
-    const runtime = chooseRuntime({ where: modelSource(e), tfjs: e.tfjs, onnx: e.onnx?.file });
+    const runtime = chooseRuntime({ where: modelSource(e), tfjs: e.tfjs, onnx: e.onnx?.file }, forced);
     out.set(m, { ...e, runtime, hash: runtime === 'onnxruntime' ? e.onnx!.hash : e.hash, file: runtime === 'onnxruntime' ? e.onnx!.file : path.join(e.dir, 'model.json') });
   }
   return out;
@@ -221,7 +223,7 @@ async function prepareRun(refs: PipelineRef[], opts: MeasureOptions): Promise<Pr
   const ref = opts.dataset ?? fashionRef(opts.dataDir ?? DEFAULT_DATA_DIR);
   const cacheDir = path.resolve(opts.cacheDir ?? defaultCacheDir());
   const env = opts.env ?? defaultEnv();
-  const models = await modelEntries(refs, zooDir, opts.modelDirs);
+  const models = await modelEntries(refs, zooDir, opts.modelDirs, opts.runtime);
   const backendOf = new Map<string, string>();
   for (const [name, m] of models) backendOf.set(name, m.runtime === 'onnxruntime' ? ORT_BACKEND : await env.init());
   const backends = [...new Set(backendOf.values())].sort();

@@ -129,8 +129,8 @@ export interface OnnxAnalysis {
 /** Analyses every node of an ONNX model that depends on its input (shapes from a run). */
 export async function analyzeOnnx(f: OnnxFile, precision: Precision = 'fp32', name = path.basename(f.file, '.onnx')): Promise<OnnxAnalysis> {
   const info = await probeTensors(f);
-  const shapeOf = (t: string) => channelLast(info.get(t)?.dims ?? [], f.layout);
   const ix = f.index;
+  const shapeOf = (t: string) => (t === ix.input ? [...f.imageShape] : channelLast(info.get(t)?.dims ?? [], f.layout));
   const layerOf = new Map<string, string>([[ix.input, ix.input]]); // tensor -> layer (node first output)
   const layers: LayerAnalysis[] = [];
   const inputShape = [...f.imageShape];
@@ -147,7 +147,7 @@ export async function analyzeOnnx(f: OnnxFile, precision: Precision = 'fp32', na
     };
     const { className, counts, known } = nodeCounts(f, node, g);
     if (!known) unknown.set(node.opType, (unknown.get(node.opType) ?? 0) + 1);
-    layers.push({ ...layerAnalysisOf({ ...g, className }, counts, precision), type: className });
+    layers.push(layerAnalysisOf({ ...g, className }, counts, precision));
     for (const o of node.output) if (o) layerOf.set(o, layerName);
   });
   const cuts = await floatCuts(f);

@@ -84,6 +84,7 @@ export interface RuntimeChoice {
  * is a UserError naming it.
  */
 export function chooseRuntime(m: RuntimeChoice, forced: RuntimeName | 'auto' = forcedRuntime()): RuntimeName {
+  if (forced === 'auto') forced = forcedRuntime();
   if (forced === 'tfjs') {
     if (!m.tfjs) throw new UserError(`${m.where}: SPLITSIM_RUNTIME=tfjs, but this model is ONNX only (no model.json)`);
     return 'tfjs';

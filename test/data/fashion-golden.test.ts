@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { CODECS, sweepSpecs } from '../../src/codecs/registry';
 import { measurePipelines } from '../../src/measure/measure';
-import { makeRef, type PipelineRef } from '../../src/pipelines/ref';
+import { makeRef, pipelineName, type PipelineRef } from '../../src/pipelines/ref';
 
 /**
  * Image folders generalised the measurement path (datasets that decode per batch, RGB input
@@ -26,13 +26,15 @@ function refs(): PipelineRef[] {
   for (const e of CODECS.filter((x) => x.kind === 'feature' && !x.needs)) for (const s of sweepSpecs(e)) out.push(makeRef('teacher', 'stage2', s));
   out.push(makeRef('student-b0.1', 'bottleneck', { codec: 'factorized' } as never));
   for (const s of sweepSpecs(CODECS.find((x) => x.key === 'fixedquant')!)) out.push(makeRef('channel-reduction', 'bottleneck', s));
-  return out;
+  // Codecs registered after the digests were written (tiled image codecs on features) have none.
+  return out.filter((r) => pipelineName(r) in golden.pipelines);
 }
 
 test('Fashion-MNIST measurements are bit-identical to those before image folders', async () => {
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'splitsim-golden-'));
   try {
-    const r = await measurePipelines(refs(), { samples: golden.samples, seed: golden.seed, cacheDir, workers: 1, progress: false });
+    // On tfjs: the digests were written by the tfjs code (ONNX Runtime's agreement is test/model/onnx-measure.test.ts).
+    const r = await measurePipelines(refs(), { samples: golden.samples, seed: golden.seed, cacheDir, workers: 1, progress: false, runtime: 'tfjs' });
     expect(r.pipelines.map((p) => p.name)).toEqual(Object.keys(golden.pipelines));
     const sameBackend = r.backend === golden.backend;
     if (!sameBackend) console.log(`golden digests were made on tfjs ${golden.backend}, this run uses ${r.backend}: comparing only what the backend does not touch (input-codec payloads)`);

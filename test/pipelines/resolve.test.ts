@@ -66,7 +66,7 @@ describe('pipeline resolution', () => {
       expect(s.decodeMs[k]).toBeCloseTo(predictCostMs(cls.decode, 784, s.bytes[k]) * edgeScale, 12);
     }
     expect(rec.measured!.sampleAccuracy).toBeGreaterThan(0.6); // a trained student, not chance
-    expect(rec.measured!.backend).toMatch(/^(tensorflow|wasm|cpu)$/);
+    expect(rec.measured!.backend).toMatch(/^(tensorflow|wasm|cpu|onnxruntime)$/);
     // Device-only: the whole teacher on the Pi, nothing offloaded, the teacher's own top-1.
     const local = r.records.find((x) => x.name === 'teacher/device-only')!;
     expect(local.local).toBe(true);
