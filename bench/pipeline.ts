@@ -5,16 +5,18 @@ import { createFeatureCodec, type FeatureCodecSpec } from '../src/codecs/feature
 import { loadFashionMnistTest } from '../src/data/fashion';
 import { initBackend } from '../src/model/backend';
 import { readZooIndex, DEFAULT_DATA_DIR, DEFAULT_ZOO_DIR } from '../src/measure/measure';
-import { loadZooRunner } from '../src/measure/zooRunner';
+import { loadModelOnnxRunner, loadZooRunner } from '../src/measure/zooRunner';
+import { loadOrt, ortError, ortVersion } from '../src/model/runtime';
 import type { ModelRunner } from '../src/measure/run';
 import { formatTable } from '../src/report/table';
 import { PACKAGE_ROOT, SPLITSIM_VERSION } from '../src/util/version';
 
 /**
  * `npm run bench -- pipeline [--n N] [--batch B] [--zoo DIR]`: images/s of splitsim's full
- * head -> encode -> decode -> tail loop (tfjs + codecs, one thread) for a naive split of the
- * teacher and for a bottleneck student, against the same teacher run whole in PyTorch on the
- * CPU (bench/pipeline_peer.py, rebuilt from the exported weights) in the same run.
+ * head -> encode -> decode -> tail loop (codecs, one thread) for a naive split of the teacher
+ * and for a bottleneck student, on both model runtimes (tfjs and ONNX Runtime, each on one
+ * thread), against the same teacher run whole in PyTorch on the CPU (bench/pipeline_peer.py,
+ * rebuilt from the exported weights), all in the same run, with the ratios.
  */
 
 interface Timed {
@@ -38,7 +40,7 @@ async function timeWhole(runner: ModelRunner, images: Uint8Array, labels: Uint8A
     preds.set(await runner.classify(images.subarray(s * 784, (s + b) * 784), b), s);
   }
   const sec = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { name: `${runner.name} whole model (tfjs)`, imagesPerS: n / sec, accuracy: accuracyOf(preds, labels), preds };
+  return { name: `${runner.name} whole model`, imagesPerS: n / sec, accuracy: accuracyOf(preds, labels), preds };
 }
 
 async function timeSplit(
@@ -100,29 +102,52 @@ export async function main(args: string[]): Promise<void> {
   const images = data.images.subarray(0, n * 784);
   const labels = data.labels.subarray(0, n);
   const entries = readZooIndex(zooDir);
-  const teacher = await loadZooRunner('teacher', zooDir);
-  const rows: Timed[] = [];
-  rows.push(await timeWhole(teacher, images, labels, n, batch));
-  rows.push(await timeSplit(teacher, 'stage2', { codec: 'quant', bits: 8, granularity: 'channel', entropy: 'rans' }, images, labels, n, batch));
-  rows.push(await timeSplit(teacher, 'stage1', { codec: 'quant', bits: 4, granularity: 'channel', entropy: 'rans' }, images, labels, n, batch));
   const students = entries.filter((e) => e.meta.kind === 'student');
-  for (const s of [students[0], students[students.length - 1]].filter((x, i, a) => x && a.indexOf(x) === i)) {
-    const runner = await loadZooRunner(s.name, zooDir);
-    rows.push(await timeSplit(runner, s.meta.bottleneck!.layer, { codec: 'factorized' }, images, labels, n, batch));
+  const picked = [students[0], students[students.length - 1]].filter((x, i, a) => x && a.indexOf(x) === i);
+  const hasOrt = loadOrt() !== undefined;
+  const runtimes: { label: string; load: (name: string) => Promise<ModelRunner> }[] = [{ label: `tfjs ${backend}`, load: (m) => loadZooRunner(m, zooDir) }];
+  if (hasOrt) {
+    runtimes.push({ label: 'onnxruntime', load: (m) => loadModelOnnxRunner(m, path.join(zooDir, m), path.join(zooDir, m, 'model.onnx')) });
   }
+  // Each runtime's rows, the same pipelines in the same order; runtimes alternate per pipeline so
+  // a change in the machine's load during the run touches both alike.
+  const byRuntime = runtimes.map(() => [] as Timed[]);
+  const teachers = await Promise.all(runtimes.map((r) => r.load('teacher')));
+  const timeAll = async (f: (runner: ModelRunner) => Promise<Timed>, runners: ModelRunner[]) => {
+    for (const [k, runner] of runners.entries()) byRuntime[k].push(await f(runner));
+  };
+  await timeAll((t) => timeWhole(t, images, labels, n, batch), teachers);
+  await timeAll((t) => timeSplit(t, 'stage2', { codec: 'quant', bits: 8, granularity: 'channel', entropy: 'rans' }, images, labels, n, batch), teachers);
+  await timeAll((t) => timeSplit(t, 'stage1', { codec: 'quant', bits: 4, granularity: 'channel', entropy: 'rans' }, images, labels, n, batch), teachers);
+  for (const st of picked) {
+    const runners = await Promise.all(runtimes.map((r) => r.load(st.name)));
+    await timeAll((x) => timeSplit(x, st.meta.bottleneck!.layer, { codec: 'factorized' }, images, labels, n, batch), runners);
+  }
+  const rows: Timed[] = byRuntime[0];
 
   const py = process.env.SPLITSIM_TORCH_PYTHON ?? '/usr/bin/python3';
   const peer = spawnSync(py, [path.join(PACKAGE_ROOT, 'bench', 'pipeline_peer.py'), path.join(zooDir, 'teacher'), DEFAULT_DATA_DIR, String(n), String(batch)], {
     encoding: 'utf8',
     maxBuffer: 64 << 20,
   });
-  process.stdout.write(`splitsim ${SPLITSIM_VERSION} pipeline benchmark: ${n} test images, batches of ${batch}, tfjs backend ${backend} (1 thread), node ${process.version}\n\n`);
+  const ortLine = hasOrt ? `ONNX Runtime ${ortVersion()} (CPU execution provider, 1 thread)` : `ONNX Runtime not timed: ${ortError()}`;
+  process.stdout.write(`splitsim ${SPLITSIM_VERSION} pipeline benchmark: ${n} test images, batches of ${batch}, tfjs backend ${backend} (1 thread), ${ortLine}, node ${process.version}\n\n`);
   process.stdout.write(
     formatTable(
-      ['pipeline', 'images/s', 'ms/image', 'top-1 %'],
-      rows.map((r) => [r.name, r.imagesPerS.toFixed(1), (1000 / r.imagesPerS).toFixed(3), (r.accuracy * 100).toFixed(2)]),
+      ['pipeline', 'runtime', 'images/s', 'ms/image', 'top-1 %'],
+      rows.flatMap((_, i) => byRuntime.map((rs, k) => [rs[i].name, runtimes[k].label, rs[i].imagesPerS.toFixed(1), (1000 / rs[i].imagesPerS).toFixed(3), (rs[i].accuracy * 100).toFixed(2)])),
     ) + '\n\n',
   );
+  const ort = byRuntime[1];
+  if (ort) {
+    const same = (a: Int32Array, b: Int32Array) => a.reduce((c, v, i) => c + (v === b[i] ? 1 : 0), 0);
+    process.stdout.write(
+      formatTable(
+        ['pipeline', 'onnxruntime vs tfjs', 'predictions alike'],
+        rows.map((r, i) => [r.name, `${(ort[i].imagesPerS / r.imagesPerS).toFixed(2)}x`, `${same(ort[i].preds, r.preds)}/${n}`]),
+      ) + '\n\n',
+    );
+  }
   if (peer.status !== 0 || !peer.stdout.trim()) {
     process.stdout.write(`PyTorch peer (${py}) failed: ${(peer.stderr || peer.error?.message || '').trim().split('\n').slice(-3).join(' | ')}\n`);
     return;
@@ -136,8 +161,12 @@ export async function main(args: string[]): Promise<void> {
   process.stdout.write(`PyTorch ${r.torch} teacher on the CPU (same weights): ${t1.toFixed(1)} images/s on 1 thread, ${tn.toFixed(1)} on ${r.threads_all_threads} threads; predictions agree with tfjs on ${agree}/${n}\n\n`);
   process.stdout.write(
     formatTable(
-      ['splitsim pipeline', 'vs PyTorch 1 thread', `vs PyTorch ${r.threads_all_threads} threads`],
-      rows.map((x) => [x.name, `${(x.imagesPerS / t1).toFixed(2)}x`, `${(x.imagesPerS / tn).toFixed(2)}x`]),
+      ['splitsim pipeline', 'runtime', 'vs PyTorch 1 thread', `vs PyTorch ${r.threads_all_threads} threads`],
+      rows.flatMap((_, i) => byRuntime.map((rs, k) => [rs[i].name, runtimes[k].label, `${(rs[i].imagesPerS / t1).toFixed(2)}x`, `${(rs[i].imagesPerS / tn).toFixed(2)}x`])),
     ) + '\n',
   );
+  if (ort) {
+    const w = ort[0].imagesPerS;
+    process.stdout.write(`\nteacher, whole model, 1 thread: ONNX Runtime ${w.toFixed(1)} images/s = ${(w / whole.imagesPerS).toFixed(2)}x tfjs ${backend}, ${(w / t1).toFixed(2)}x PyTorch\n`);
+  }
 }

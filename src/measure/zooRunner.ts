@@ -114,7 +114,7 @@ export async function loadZooRunner(name: string, zooDir: string, norm?: Normali
  * The runner of a model on ONNX Runtime: its ONNX file, with the split points and codec data
  * of its meta.json (or of its graph, for a model without one).
  */
-async function loadModelOnnxRunner(name: string, source: string, onnx: string, norm?: Normalization): Promise<ModelRunner> {
+export async function loadModelOnnxRunner(name: string, source: string, onnx: string, norm?: Normalization): Promise<ModelRunner> {
   const { loadOnnxRunner } = await import('./onnxRunner');
   await prepareModel(source);
   const e = resolveZooModel(source);
