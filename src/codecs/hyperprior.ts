@@ -54,57 +54,73 @@ export interface HyperpriorModel {
 /** A CHW float64 tensor. */
 interface Chw { data: Float64Array; c: number; h: number; w: number }
 
+/** Output rows (or columns) o in [lo, hi) whose input row o*s - p + k lies inside [0, n). */
+function validRange(n: number, out: number, s: number, p: number, k: number): [number, number] {
+  const lo = Math.max(0, Math.ceil((p - k) / s));
+  const hi = Math.min(out, Math.floor((n - 1 + p - k) / s) + 1);
+  return [lo, hi];
+}
+
+/**
+ * Convolution on CHW float64. Each output starts at its bias and accumulates weight x input
+ * in a fixed order (input channel, kernel row, kernel column), identical in every process.
+ */
 function convLayer(x: Chw, l: HyperLayer): Chw {
   const k = l.kernel!, s = l.stride!, p = l.pad!, cin = l.inChannels!, cout = l.outChannels!;
   if (x.c !== cin) throw new Error(`hyperprior: conv expects ${cin} channels, got ${x.c}`);
-  const ho = Math.floor((x.h + 2 * p - k) / s) + 1;
-  const wo = Math.floor((x.w + 2 * p - k) / s) + 1;
+  const H = x.h, W = x.w;
+  const ho = Math.floor((H + 2 * p - k) / s) + 1;
+  const wo = Math.floor((W + 2 * p - k) / s) + 1;
   const out = new Float64Array(cout * ho * wo);
-  const wt = l.weight!, b = l.bias!;
+  const wt = l.weight!, b = l.bias!, xd = x.data;
+  const rows = Array.from({ length: k }, (_, ky) => validRange(H, ho, s, p, ky));
+  const cols = Array.from({ length: k }, (_, kx) => validRange(W, wo, s, p, kx));
   for (let o = 0; o < cout; o++) {
-    for (let oy = 0; oy < ho; oy++) {
-      for (let ox = 0; ox < wo; ox++) {
-        let acc = b[o];
-        for (let i = 0; i < cin; i++) {
-          for (let ky = 0; ky < k; ky++) {
-            const iy = oy * s - p + ky;
-            if (iy < 0 || iy >= x.h) continue;
-            for (let kx = 0; kx < k; kx++) {
-              const ix = ox * s - p + kx;
-              if (ix < 0 || ix >= x.w) continue;
-              acc += wt[((o * cin + i) * k + ky) * k + kx] * x.data[(i * x.h + iy) * x.w + ix];
-            }
+    const ob = o * ho * wo;
+    out.fill(b[o], ob, ob + ho * wo);
+    for (let i = 0; i < cin; i++) {
+      const ib = i * H * W;
+      for (let ky = 0; ky < k; ky++) {
+        const [y0, y1] = rows[ky];
+        for (let kx = 0; kx < k; kx++) {
+          const [x0, x1] = cols[kx];
+          const w = wt[((o * cin + i) * k + ky) * k + kx];
+          for (let oy = y0; oy < y1; oy++) {
+            const orow = ob + oy * wo;
+            const irow = ib + (oy * s - p + ky) * W - p + kx;
+            for (let ox = x0; ox < x1; ox++) out[orow + ox] += w * xd[irow + ox * s];
           }
         }
-        out[(o * ho + oy) * wo + ox] = acc;
       }
     }
   }
   return { data: out, c: cout, h: ho, w: wo };
 }
 
+/** Transposed convolution on CHW float64 (fixed accumulation order, as convLayer). */
 function convTLayer(x: Chw, l: HyperLayer): Chw {
   const k = l.kernel!, s = l.stride!, p = l.pad!, cin = l.inChannels!, cout = l.outChannels!;
   if (x.c !== cin) throw new Error(`hyperprior: convT expects ${cin} channels, got ${x.c}`);
-  const ho = (x.h - 1) * s - 2 * p + k;
-  const wo = (x.w - 1) * s - 2 * p + k;
+  const H = x.h, W = x.w;
+  const ho = (H - 1) * s - 2 * p + k;
+  const wo = (W - 1) * s - 2 * p + k;
   const out = new Float64Array(cout * ho * wo);
-  const wt = l.weight!, b = l.bias!;
-  for (let o = 0; o < cout; o++) out.fill(b[o], o * ho * wo, (o + 1) * ho * wo);
-  // Each output sums its contributions in a fixed order (input channel, input row, column,
-  // kernel row, column), the same in every process.
-  for (let i = 0; i < cin; i++) {
-    for (let iy = 0; iy < x.h; iy++) {
-      for (let ix = 0; ix < x.w; ix++) {
-        const v = x.data[(i * x.h + iy) * x.w + ix];
-        for (let o = 0; o < cout; o++) {
-          for (let ky = 0; ky < k; ky++) {
+  const wt = l.weight!, b = l.bias!, xd = x.data;
+  for (let o = 0; o < cout; o++) {
+    const ob = o * ho * wo;
+    out.fill(b[o], ob, ob + ho * wo);
+    for (let i = 0; i < cin; i++) {
+      const ib = i * H * W;
+      for (let ky = 0; ky < k; ky++) {
+        for (let kx = 0; kx < k; kx++) {
+          const w = wt[((i * cout + o) * k + ky) * k + kx];
+          for (let iy = 0; iy < H; iy++) {
             const oy = iy * s - p + ky;
             if (oy < 0 || oy >= ho) continue;
-            for (let kx = 0; kx < k; kx++) {
+            for (let ix = 0; ix < W; ix++) {
               const ox = ix * s - p + kx;
               if (ox < 0 || ox >= wo) continue;
-              out[(o * ho + oy) * wo + ox] += v * wt[((i * cout + o) * k + ky) * k + kx];
+              out[ob + oy * wo + ox] += w * xd[ib + iy * W + ix];
             }
           }
         }
