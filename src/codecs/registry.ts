@@ -41,6 +41,8 @@ export interface CodecEntry {
   needs?: CodecNeeds;
   /** Decoding returns the input exactly (input codecs). */
   lossless?: boolean;
+  /** An image codec applied to the tiled feature tensor (codec feature compression, not a naive split). */
+  imageOnFeatures?: boolean;
   /**
    * Codec CPU time is calibrated per cost class (codecs/cost.ts): settings of one class run
    * the same code and differ in size only (e.g. every JPEG quality is class 'jpeg').
@@ -73,6 +75,7 @@ function tiledCodec(key: 'tiled-jpeg' | 'tiled-webp', description: string): Code
     description,
     params: z.object({ quality: quality(50, key) }).strict(),
     sweep: TILED_QUALITIES.map((q) => ({ quality: q })),
+    imageOnFeatures: true,
     costClass: () => key,
   };
 }

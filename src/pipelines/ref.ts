@@ -37,7 +37,8 @@ export interface PipelineRef {
 export function kindOf(split: string, codec: CodecSpec | undefined, modelKind?: string): PipelineKind {
   if (split === DEVICE_ONLY) return 'device-only';
   if (split === INPUT_SPLIT) return 'input';
-  const needs = codec ? entryOf(codec).needs : undefined;
+  const entry = codec ? entryOf(codec) : undefined;
+  const needs = entry?.needs;
   if (needs === 'fixedQuantizer') return 'channel-reduction';
   if (needs === 'prior' || needs === 'hyperprior') {
     if (modelKind === 'input-codec') return 'neural-input';
@@ -45,7 +46,7 @@ export function kindOf(split: string, codec: CodecSpec | undefined, modelKind?: 
     if (modelKind === 'hyperprior-student') return 'hyperprior-student';
     return 'bottleneck';
   }
-  return codec && (codec.codec === 'tiled-jpeg' || codec.codec === 'tiled-webp') ? 'codec-feature' : 'naive';
+  return entry?.imageOnFeatures ? 'codec-feature' : 'naive';
 }
 
 /** Builds a ref, deriving its kind (from the model's kind too, when given). */

@@ -14,7 +14,7 @@ import { initBackend } from '../../src/model/backend';
 import { DEFAULT_ZOO_DIR, listZooModels, readZooMeta } from '../../src/model/zoo';
 import { resolveZooModel } from '../../src/model/meta';
 
-const zoo = DEFAULT_ZOO_DIR;
+const zoo = process.env.SPLITSIM_TEST_ZOO ?? DEFAULT_ZOO_DIR;
 const names = fs.existsSync(path.join(zoo, 'index.json')) ? listZooModels(zoo) : [];
 const byKind = (k: string) => names.filter((n) => readZooMeta(path.join(zoo, n)).kind === k);
 const haveMethods = byKind('input-codec').length > 0;
