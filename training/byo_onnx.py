@@ -26,6 +26,7 @@ Needs python3-torch (and python3-torchvision for --arch); no network access.
 """
 import argparse
 import importlib
+import os
 import sys
 
 import numpy as np
@@ -34,6 +35,7 @@ import torch
 
 def build(args):
     if args.module:
+        sys.path.insert(0, os.getcwd())  # a module of the current folder
         mod, _, cls = args.module.partition(':')
         net = getattr(importlib.import_module(mod), cls)()
     else:

@@ -6,7 +6,7 @@ import { normalizedInput, OnnxSplitter } from '../../src/measure/onnxRunner';
 import { prepareModel } from '../../src/model/derive';
 import { resolveZooModel } from '../../src/model/meta';
 import { readOnnxFile } from '../../src/model/onnx';
-import { analyzeOnnx } from '../../src/model/onnx-analysis';
+import { analyzeOnnx, unknownOperatorsWarning } from '../../src/model/onnx-analysis';
 
 /**
  * The documented bring-your-own path from PyTorch (training/byo_onnx.py): a torchvision
@@ -22,22 +22,33 @@ const haveTorch = probe.status === 0;
 if (!haveTorch) console.log(`skipping the PyTorch export check: ${PY} cannot import torch and torchvision (${(probe.stderr || probe.error?.message || '').trim().split('\n').pop()})`);
 const maybe = haveTorch ? describe : describe.skip;
 
-// MACs of Conv2d and Linear modules counted by PyTorch forward hooks (an independent count).
+// MACs of Conv2d, ConvTranspose2d and Linear modules counted by PyTorch forward hooks (an
+// independent count): argv = the network's constructor expression and its input C,H,W.
 const COUNT_MACS = `
 import sys, torch, torchvision
-net = torchvision.models.resnet18(weights=None).eval()
+sys.path.insert(0, sys.argv[3])
+import byo_example_net
+net = eval(sys.argv[1]).eval()
 total = [0]
 def hook(m, i, o):
     if isinstance(m, torch.nn.Conv2d):
         total[0] += o.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+    elif isinstance(m, torch.nn.ConvTranspose2d):
+        total[0] += i[0].numel() * (m.out_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
     elif isinstance(m, torch.nn.Linear):
         total[0] += o.numel() * m.in_features
 for m in net.modules():
     m.register_forward_hook(hook)
 with torch.no_grad():
-    net(torch.zeros(1, 3, 224, 224))
+    net(torch.zeros(1, *[int(v) for v in sys.argv[2].split(',')]))
 print(total[0])
 `;
+const TRAINING = path.join(__dirname, '..', '..', 'training');
+const pytorchMacs = (ctor: string, input: string) => {
+  const r = spawnSync(PY, ['-c', COUNT_MACS, ctor, input, TRAINING], { encoding: 'utf8' });
+  expect([r.status, r.stderr.split('\n').filter((l) => /Error/.test(l))]).toEqual([0, []]);
+  return Number(r.stdout.trim());
+};
 
 maybe('a torchvision network exported with training/byo_onnx.py', () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'splitsim-byo-torch-'));
@@ -45,7 +56,7 @@ maybe('a torchvision network exported with training/byo_onnx.py', () => {
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
   beforeAll(() => {
-    const r = spawnSync(PY, [path.join(__dirname, '..', '..', 'training', 'byo_onnx.py'), '--arch', 'resnet18', '--out', file], { encoding: 'utf8' });
+    const r = spawnSync(PY, [path.join(TRAINING, 'byo_onnx.py'), '--arch', 'resnet18', '--out', file], { encoding: 'utf8' });
     expect([r.status, r.stderr.split('\n').filter((l) => /Error/.test(l))]).toEqual([0, []]);
     expect(r.stdout).toMatch(/^wrote .*resnet18\.onnx: resnet18, input 1x3x224x224, 1000 classes/);
   }, 120000);
@@ -78,10 +89,27 @@ maybe('a torchvision network exported with training/byo_onnx.py', () => {
   test('the per-node analysis counts the MACs PyTorch counts, with no unknown operator', async () => {
     const { analysis, unknown } = await analyzeOnnx(readOnnxFile(file), 'fp32', 'resnet18');
     expect([...unknown.keys()]).toEqual([]);
-    const r = spawnSync(PY, ['-c', COUNT_MACS], { encoding: 'utf8' });
-    expect(r.status).toBe(0);
-    expect(analysis.totalMacs).toBe(Number(r.stdout.trim()));
+    expect(analysis.totalMacs).toBe(pytorchMacs('torchvision.models.resnet18(weights=None)', '3,224,224'));
     expect(analysis.totalMacs).toBeGreaterThan(1.8e9); // ResNet-18: 1.81 GMACs at 224 px
     expect(analysis.totalMacs).toBeLessThan(1.83e9);
+  }, 120000);
+});
+
+maybe('an own nn.Module with depthwise and transposed convolutions, Concat, Resize and an operator splitsim does not analyse', () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'splitsim-byo-module-'));
+  const file = path.join(work, 'net.onnx');
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  test('exported from training/byo_example_net.py: MACs as PyTorch counts them; CumSum named in a warning and counted as elementwise', async () => {
+    const r = spawnSync(PY, [path.join(TRAINING, 'byo_onnx.py'), '--module', 'byo_example_net:Net', '--input', '3,32,32', '--classes', '10', '--out', file], { encoding: 'utf8', cwd: TRAINING });
+    expect([r.status, r.stderr.split('\n').filter((l) => /Error/.test(l))]).toEqual([0, []]);
+    const { analysis, unknown } = await analyzeOnnx(readOnnxFile(file), 'fp32', 'net');
+    expect([...unknown.entries()]).toEqual([['CumSum', 1]]);
+    expect(unknownOperatorsWarning(file, unknown)).toMatch(/CumSum/);
+    const types = new Set(analysis.layers.map((l) => l.type));
+    for (const t of ['DepthwiseConv2D', 'Conv2DTranspose', 'Concatenate', 'UpSampling2D', 'Dense']) expect([t, types.has(t)]).toEqual([t, true]);
+    expect(analysis.totalMacs).toBe(pytorchMacs('byo_example_net.Net()', '3,32,32'));
+    const cum = analysis.layers.find((l) => l.type === 'CumSum')!;
+    expect(cum.macs).toBe(0);
   }, 120000);
 });
