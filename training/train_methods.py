@@ -46,7 +46,7 @@ HP_BETAS = _floats('HP_BETAS', '0.0001,0.0003,0.001')
 CFG = dict(seed=3, batch=128, lr=2e-3, finetune_lr=1e-3,
            nic_epochs=int(os.environ.get('EPOCHS_NIC', 6)), nic_finetune_epochs=int(os.environ.get('EPOCHS_NIC_FT', 1)),
            e2e_epochs=int(os.environ.get('EPOCHS_E2E', 5)), e2e_finetune_epochs=int(os.environ.get('EPOCHS_E2E_FT', 1)),
-           hp_stage1_epochs=int(os.environ.get('EPOCHS_HP1', 3)), hp_stage2_epochs=int(os.environ.get('EPOCHS_HP2', 2)),
+           hp_stage1_epochs=int(os.environ.get('EPOCHS_HP1', 5)), hp_stage2_epochs=int(os.environ.get('EPOCHS_HP2', 12)),
            kd_temperature=4.0, kd_weight=0.5, ce_weight=0.5, latent_ch=16)
 
 
