@@ -18,7 +18,7 @@ import { describeBackend } from '../model/runtime';
 import { prepareModels } from '../model/derive';
 import { expandPipelines } from '../pipelines/expand';
 import { candidates, modelInfo } from '../pipelines/candidates';
-import type { PipelineRef } from '../pipelines/ref';
+import { LEARNED_KINDS, type PipelineRef } from '../pipelines/ref';
 import { UserError } from '../util/errors';
 import { PACKAGE_ROOT } from '../util/version';
 
@@ -171,13 +171,14 @@ export function writeMeasurements(result: MeasureResult, outDir: string): string
 export function studentCheck(result: MeasureResult, zooDir: string): string[][] {
   const rows: string[][] = [];
   for (const p of result.pipelines) {
-    if (p.ref.kind !== 'bottleneck') continue;
-    const pytorch = readZooMeta(path.join(zooDir, p.ref.model)).bottleneck?.estimatedBytesPerImage ?? NaN;
+    if (!LEARNED_KINDS.includes(p.ref.kind) || !Number.isFinite(p.row.bytes_estimated_mean)) continue;
+    const metaDir = path.join(zooDir, p.ref.model);
+    const pytorch = fs.existsSync(path.join(metaDir, 'meta.json')) ? readZooMeta(metaDir).bottleneck?.estimatedBytesPerImage ?? NaN : NaN;
     const real = p.row.bytes_mean;
     const est = p.row.bytes_estimated_mean;
     const ok = Math.abs(real - est) <= 0.02 * est + 4;
     rows.push([
-      p.ref.model, (p.row.accuracy * 100).toFixed(2), real.toFixed(2), est.toFixed(2),
+      p.ref.model, p.ref.kind, (p.row.accuracy * 100).toFixed(2), real.toFixed(2), est.toFixed(2),
       Number.isFinite(pytorch) ? pytorch.toFixed(2) : '-', `${(((real - est) / est) * 100).toFixed(2)}%`, ok ? 'yes' : 'NO',
     ]);
   }
@@ -325,8 +326,8 @@ const command: CommandModule<object, MeasureArgs> = {
         `in ${result.timing.wallS.toFixed(1)} s with ${how}, ${describeBackend(result.backend)}\n`,
     );
     if (checks.length) {
-      process.stdout.write('\nbottleneck students: coded bytes vs the learned prior\'s estimate (sum -log2 p / 8)\n');
-      process.stdout.write(formatTable(['student', 'top-1 %', 'bytes', 'estimate', 'PyTorch est.', 'real-est', 'within 2%+4B'], checks) + '\n');
+      process.stdout.write('\nlearned bottlenecks: coded bytes vs the model\'s estimate (sum -log2 p / 8 under its prior or hyperprior)\n');
+      process.stdout.write(formatTable(['model', 'kind', 'top-1 %', 'bytes', 'estimate', 'PyTorch est.', 'real-est', 'within 2%+4B'], checks) + '\n');
     }
     process.stdout.write(`\nwrote ${files.join(', ')}\n`);
   },

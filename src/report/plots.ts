@@ -72,7 +72,7 @@ export function rateAccuracyPlot(rows: SummaryRow[]): Plot | undefined {
     {
       data: { values: pts },
       mark: { type: 'point', filled: true, size: 70, opacity: 0.85 },
-      encoding: { x, y, color: { field: 'kind', type: 'nominal', title: 'pipeline', scale: { scheme: 'tableau20' }, legend: { labelLimit: 320 } }, shape: { field: 'kind', type: 'nominal', title: 'pipeline' }, tooltip: [{ field: 'pipeline' }, { field: 'bytes', format: '.1f' }, { field: 'top1', format: '.2f' }] },
+      encoding: { x, y, color: { field: 'kind', type: 'nominal', title: 'pipeline', scale: { scheme: 'tableau20' }, legend: { labelLimit: 0 } }, shape: { field: 'kind', type: 'nominal', title: 'pipeline', legend: { labelLimit: 0 } }, tooltip: [{ field: 'pipeline' }, { field: 'bytes', format: '.1f' }, { field: 'top1', format: '.2f' }] },
     },
   ];
   if (local.length > 0) {
