@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { main } from '../../src/cli/index';
+import { runCli } from '../helpers/inprocess';
 import { modelInfo, candidates } from '../../src/pipelines/candidates';
 import { pipelineName } from '../../src/pipelines/ref';
 import { initBackend } from '../../src/model/backend';
@@ -20,26 +20,6 @@ const byKind = (k: string) => names.filter((n) => readZooMeta(path.join(zoo, n))
 const haveMethods = byKind('input-codec').length > 0;
 if (!haveMethods) console.log('skipping the SC2-methods zoo tests: no input-codec model in the zoo (training/train_methods.sh)');
 const maybe = haveMethods ? describe : describe.skip;
-
-async function runCli(args: string[]): Promise<{ code: number | undefined; err: string }> {
-  const before = process.exitCode;
-  process.exitCode = undefined;
-  let err = '';
-  const spyErr = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err += String(s);
-    return true;
-  });
-  const spyOut = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try {
-    await main(args);
-  } finally {
-    spyErr.mockRestore();
-    spyOut.mockRestore();
-  }
-  const code = process.exitCode as number | undefined;
-  process.exitCode = before;
-  return { code, err };
-}
 
 maybe('SC2 methods in the zoo', () => {
   let tmp: string;

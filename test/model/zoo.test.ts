@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { main } from '../../src/cli/index';
+import { runCli } from '../helpers/inprocess';
 import { loadFashionMnistTest, toModelInput } from '../../src/data/fashion';
 import { initBackend, tf } from '../../src/model/backend';
 import { latentSymbols } from '../../src/model/layers';
@@ -169,25 +170,6 @@ maybe('zoo input errors', () => {
     return dir;
   }
 
-  async function runCli(args: string[]): Promise<{ code: number | undefined; err: string }> {
-    const before = process.exitCode;
-    process.exitCode = undefined;
-    let err = '';
-    const spyErr = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-      err += String(s);
-      return true;
-    });
-    const spyOut = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    try {
-      await main(args);
-    } finally {
-      spyErr.mockRestore();
-      spyOut.mockRestore();
-    }
-    const code = process.exitCode as number | undefined;
-    process.exitCode = before;
-    return { code, err };
-  }
 
   test('a missing weight shard names the shard and exits with code 2', async () => {
     const dir = copyTeacher('noshard');

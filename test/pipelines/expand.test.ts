@@ -27,8 +27,11 @@ describe('pipeline expansion', () => {
   test("'all': every split with every feature setting, every student, every input quality, both extremes", () => {
     const all = names('all');
     // teacher: device-only + 22 input settings + 5 splits x 44 feature settings (34 naive + 10
-    // codec feature compression); 4 students; 4 channel-reduction stages.
-    expect(all.length).toBe(1 + 22 + 5 * 44 + 4 + 4);
+    // codec feature compression); 4 students; 4 channel-reduction stages; the SC2 methods'
+    // 15 models (8 neural input codecs, 4 End-to-End, 3 hyperprior students), one each.
+    expect(all.length).toBe(1 + 22 + 5 * 44 + 4 + 4 + 15);
+    expect(all).toContain('nic-hp-l4/bottleneck/hyperprior');
+    expect(all).toContain('e2e-b1/bottleneck/factorized');
     expect(new Set(all).size).toBe(all.length);
     expect(all).toContain('student-b1/bottleneck/factorized');
     expect(all).toContain('channel-reduction/bottleneck/fixedquant[entropy=brotli]');
