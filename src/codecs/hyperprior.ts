@@ -65,14 +65,18 @@ function validRange(n: number, out: number, s: number, p: number, k: number): [n
  * Convolution on CHW float64. Each output starts at its bias and accumulates weight x input
  * in a fixed order (input channel, kernel row, kernel column), identical in every process.
  */
-function convLayer(x: Chw, l: HyperLayer): Chw {
+/** A (transposed) convolution's geometry, weights and zeroed output on input x. */
+function convSetup(x: Chw, l: HyperLayer, transposed: boolean) {
   const k = l.kernel!, s = l.stride!, p = l.pad!, cin = l.inChannels!, cout = l.outChannels!;
-  if (x.c !== cin) throw new Error(`hyperprior: conv expects ${cin} channels, got ${x.c}`);
+  if (x.c !== cin) throw new Error(`hyperprior: ${transposed ? 'convT' : 'conv'} expects ${cin} channels, got ${x.c}`);
   const H = x.h, W = x.w;
-  const ho = Math.floor((H + 2 * p - k) / s) + 1;
-  const wo = Math.floor((W + 2 * p - k) / s) + 1;
-  const out = new Float64Array(cout * ho * wo);
-  const wt = l.weight!, b = l.bias!, xd = x.data;
+  const ho = transposed ? (H - 1) * s - 2 * p + k : Math.floor((H + 2 * p - k) / s) + 1;
+  const wo = transposed ? (W - 1) * s - 2 * p + k : Math.floor((W + 2 * p - k) / s) + 1;
+  return { k, s, p, cin, cout, H, W, ho, wo, out: new Float64Array(cout * ho * wo), wt: l.weight!, b: l.bias!, xd: x.data };
+}
+
+function convLayer(x: Chw, l: HyperLayer): Chw {
+  const { k, s, p, cin, cout, H, W, ho, wo, out, wt, b, xd } = convSetup(x, l, false);
   const rows = Array.from({ length: k }, (_, ky) => validRange(H, ho, s, p, ky));
   const cols = Array.from({ length: k }, (_, kx) => validRange(W, wo, s, p, kx));
   for (let o = 0; o < cout; o++) {
@@ -99,13 +103,7 @@ function convLayer(x: Chw, l: HyperLayer): Chw {
 
 /** Transposed convolution on CHW float64 (fixed accumulation order, as convLayer). */
 function convTLayer(x: Chw, l: HyperLayer): Chw {
-  const k = l.kernel!, s = l.stride!, p = l.pad!, cin = l.inChannels!, cout = l.outChannels!;
-  if (x.c !== cin) throw new Error(`hyperprior: convT expects ${cin} channels, got ${x.c}`);
-  const H = x.h, W = x.w;
-  const ho = (H - 1) * s - 2 * p + k;
-  const wo = (W - 1) * s - 2 * p + k;
-  const out = new Float64Array(cout * ho * wo);
-  const wt = l.weight!, b = l.bias!, xd = x.data;
+  const { k, s, p, cin, cout, H, W, ho, wo, out, wt, b, xd } = convSetup(x, l, true);
   for (let o = 0; o < cout; o++) {
     const ob = o * ho * wo;
     out.fill(b[o], ob, ob + ho * wo);
