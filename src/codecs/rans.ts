@@ -203,6 +203,41 @@ export function ransCostBits(symbols: ArrayLike<number>, table: RansTable): numb
   return total;
 }
 
+/** Where the escape coders leave their stream position (and the decoded value). */
+let escValue = 0;
+let escPos = 0;
+
+/**
+ * Pushes the bypass code of an escaped symbol s (outside [lo, hi]) onto the stream growing
+ * down from buf[pos]; returns the new state and leaves the new position in escPos. Bits go
+ * in reverse of decoding order: the suffix chunks (the decoder reads chunks of 16, 16, ...,
+ * r bits high-first, so the low r-bit chunk goes first), then the terminating one, then the
+ * unary zeros.
+ */
+function encodeEscape(buf: Uint8Array, pos: number, x: number, s: number, lo: number, hi: number): number {
+  const u = overflowCode(s, lo, hi) + 1;
+  const len = Math.floor(Math.log2(u));
+  let suffix = u - 2 ** len;
+  let nb = len % 16 === 0 ? (len === 0 ? 0 : 16) : len % 16;
+  for (let rem = len; rem > 0; rem -= nb, nb = 16) {
+    const low = suffix % (1 << nb);
+    suffix = Math.floor(suffix / (1 << nb));
+    const f = 1 << (16 - nb);
+    while (x >>> XMAX_SHIFT >= f) { buf[--pos] = x & 0xff; x >>>= 8; }
+    const q = (x / f) | 0;
+    x = (q << RANS_PRECISION) + (x - Math.imul(q, f)) + low * f;
+  }
+  for (let b = 0; b <= len; b++) {
+    // bit value 1 for the terminating bit (b === 0 in this reversed walk), else 0
+    const bit = b === 0 ? 1 : 0;
+    const f = 1 << 15;
+    while (x >>> XMAX_SHIFT >= f) { buf[--pos] = x & 0xff; x >>>= 8; }
+    x = ((x >>> 15) << RANS_PRECISION) + (x & (f - 1)) + bit * f;
+  }
+  escPos = pos;
+  return x;
+}
+
 /**
  * Encodes `symbols` (context of symbol i = i % table.contexts) and returns the stream.
  * Throws if a symbol is outside a context without escape or has zero frequency.
@@ -244,28 +279,8 @@ export function ransEncode(input: ArrayLike<number>, table: RansTable): Uint8Arr
       if (escIndex[c] < 0) {
         throw new Error(`rANS: symbol ${s} at ${i} is outside context ${c}'s table and it has no escape`);
       }
-      // Bypass bits go in reverse of decoding order: the suffix chunks (the decoder reads
-      // chunks of 16, 16, ..., r bits high-first, so the low r-bit chunk goes first), then
-      // the terminating one, then the unary zeros.
-      const u = overflowCode(s, minSym[c], minSym[c] + inRange[c] - 1) + 1;
-      const len = Math.floor(Math.log2(u));
-      let suffix = u - 2 ** len;
-      let nb = len % 16 === 0 ? (len === 0 ? 0 : 16) : len % 16;
-      for (let rem = len; rem > 0; rem -= nb, nb = 16) {
-        const low = suffix % (1 << nb);
-        suffix = Math.floor(suffix / (1 << nb));
-        const f = 1 << (16 - nb);
-        while (x >>> XMAX_SHIFT >= f) { buf[--pos] = x & 0xff; x >>>= 8; }
-        const q = (x / f) | 0;
-        x = (q << RANS_PRECISION) + (x - Math.imul(q, f)) + low * f;
-      }
-      for (let b = 0; b <= len; b++) {
-        // bit value 1 for the terminating bit (b === 0 in this reversed walk), else 0
-        const bit = b === 0 ? 1 : 0;
-        const f = 1 << 15;
-        while (x >>> XMAX_SHIFT >= f) { buf[--pos] = x & 0xff; x >>>= 8; }
-        x = ((x >>> 15) << RANS_PRECISION) + (x & (f - 1)) + bit * f;
-      }
+      x = encodeEscape(buf, pos, x, s, minSym[c], minSym[c] + inRange[c] - 1);
+      pos = escPos;
       k = base + escIndex[c];
     }
     const f = freq[k];
@@ -347,9 +362,6 @@ export function ransDecode(
 }
 
 /** Outputs of decodeEscape besides the new state (module scope: no allocation per escape). */
-let escValue = 0;
-let escPos = 0;
-
 /** Decodes the bypass code of an escape; sets escValue and escPos, returns the new state. */
 function decodeEscape(bytes: Uint8Array, pos: number, x: number, lo: number, hi: number): number {
   // Unary zeros ended by a one, then `len` suffix bits in chunks of <= 16, high first.
@@ -414,24 +426,8 @@ export function ransEncodeIndexed(input: ArrayLike<number>, contexts: ArrayLike<
       k = base + idx;
     } else {
       if (escIndex[c] < 0) throw new Error(`rANS: symbol ${s} at ${i} is outside context ${c}'s table and it has no escape`);
-      const u = overflowCode(s, minSym[c], minSym[c] + inRange[c] - 1) + 1;
-      const len = Math.floor(Math.log2(u));
-      let suffix = u - 2 ** len;
-      let nb = len % 16 === 0 ? (len === 0 ? 0 : 16) : len % 16;
-      for (let rem = len; rem > 0; rem -= nb, nb = 16) {
-        const low = suffix % (1 << nb);
-        suffix = Math.floor(suffix / (1 << nb));
-        const f = 1 << (16 - nb);
-        while (x >>> XMAX_SHIFT >= f) { buf[--pos] = x & 0xff; x >>>= 8; }
-        const q = (x / f) | 0;
-        x = (q << RANS_PRECISION) + (x - Math.imul(q, f)) + low * f;
-      }
-      for (let b = 0; b <= len; b++) {
-        const bit = b === 0 ? 1 : 0;
-        const f = 1 << 15;
-        while (x >>> XMAX_SHIFT >= f) { buf[--pos] = x & 0xff; x >>>= 8; }
-        x = ((x >>> 15) << RANS_PRECISION) + (x & (f - 1)) + bit * f;
-      }
+      x = encodeEscape(buf, pos, x, s, minSym[c], minSym[c] + inRange[c] - 1);
+      pos = escPos;
       k = base + escIndex[c];
     }
     const f = freq[k];
