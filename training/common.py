@@ -11,6 +11,19 @@ import torch.nn.functional as F
 
 FASHION_DIR = os.environ.get('FASHION_MNIST_DIR', '/usr/share/datasets/fashion-mnist')
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LOGS = os.environ.get('ZOO_LOG_DIR', os.path.join(REPO, 'training', 'logs'))
+
+
+def logger(name, mode='w'):
+    """say(line): prints 'name: line' and appends line to training/logs/<name>.log (ZOO_LOG_DIR)."""
+    os.makedirs(LOGS, exist_ok=True)
+    log = open(os.path.join(LOGS, f'{name}.log'), mode)
+
+    def say(line):
+        print(f'{name}: {line}', flush=True)
+        log.write(line + '\n')
+        log.flush()
+    return say
 
 
 def read_idx(path):

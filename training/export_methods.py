@@ -17,7 +17,6 @@ table of scale s covers symbols -c..c with c = ceil(s * -Phi^-1(tail/2)), tail =
 escape entry holding the tail mass; 16-bit frequencies, each >= 1. A latent element of scale
 sigma uses the first table whose scale is >= sigma (the last one above 256).
 """
-import hashlib
 import json
 import math
 import os
@@ -29,7 +28,7 @@ import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import GDN, REPO, Student, bits, load_split, to_input  # noqa: E402
-from export_zoo import (GOLDEN_N, PRECISION, TAIL_MASS, Graph, count_macs, entropy_tables, gdn_layer, np32,  # noqa: E402
+from export_zoo import (GOLDEN_N, PRECISION, TAIL_MASS, Graph, count_macs, entropy_tables, gdn_layer, np32, write_model,  # noqa: E402
                         quantized_cdf, student_graph)
 from methods import (LIKELIHOOD_BOUND, SCALE_BOUND, SCALE_TABLE, TEACHER_DIR, HyperStudent, ImageCodec,  # noqa: E402
                      load_zoo_teacher)
@@ -173,25 +172,7 @@ def nic_graph(name, m, mean, std):
 
 
 def write(name, graph, output, meta, golden):
-    d = os.path.join(OUT, name)
-    os.makedirs(d, exist_ok=True)
-    blob = b''.join(a.astype('<f4').tobytes() for _, a in graph.weights)
-    shard = 'group1-shard1of1.bin'
-    model_json = {'format': 'layers-model', 'generatedBy': 'splitsim training/export_methods.py', 'convertedBy': None,
-                  'modelTopology': graph.topology(output),
-                  'weightsManifest': [{'paths': [shard], 'weights': [
-                      {'name': n, 'shape': list(a.shape), 'dtype': 'float32'} for n, a in graph.weights]}]}
-    files = {'model.json': json.dumps(model_json, indent=1).encode(), shard: blob}
-    for fname, data in files.items():
-        with open(os.path.join(d, fname), 'wb') as f:
-            f.write(data)
-    meta['files'] = {fname: hashlib.sha256(data).hexdigest() for fname, data in files.items()}
-    meta['params'] = int(sum(a.size for _, a in graph.weights))
-    with open(os.path.join(d, 'meta.json'), 'w') as f:
-        json.dump(meta, f, indent=1)
-    with open(os.path.join(d, 'golden.json'), 'w') as f:
-        json.dump(golden, f)
-    print(f'exported {name}: {len(graph.layers)} layers, {meta["params"]} weights, {meta["macs"]} MACs', flush=True)
+    write_model(name, graph, output, meta, golden, out_dir=OUT, generated_by='splitsim training/export_methods.py')
 
 
 def nhwc_int(t):

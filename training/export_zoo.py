@@ -219,12 +219,14 @@ def entropy_tables(eb):
     return dict(precision=PRECISION, minQ=min_q, lengths=lengths, cdfs=cdfs, pmfs=pmfs, likelihoodBound=eb.likelihood_bound)
 
 
-def write_model(name, graph, output, meta, golden):
-    d = os.path.join(OUT, name)
+def write_model(name, graph, output, meta, golden, out_dir=None, generated_by='splitsim training/export_zoo.py'):
+    """Writes out_dir/name/ (default: the zoo): model.json + weight shard, meta.json (with the files' hashes
+    and the parameter count), golden.json."""
+    d = os.path.join(out_dir or OUT, name)
     os.makedirs(d, exist_ok=True)
     blob = b''.join(a.astype('<f4').tobytes() for _, a in graph.weights)
     shard = 'group1-shard1of1.bin'
-    model_json = {'format': 'layers-model', 'generatedBy': 'splitsim training/export_zoo.py',
+    model_json = {'format': 'layers-model', 'generatedBy': generated_by,
                   'convertedBy': None, 'modelTopology': graph.topology(output),
                   'weightsManifest': [{'paths': [shard], 'weights': [
                       {'name': n, 'shape': list(a.shape), 'dtype': 'float32'} for n, a in graph.weights]}]}

@@ -27,11 +27,10 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import REPO, Student, augment, bits, load_split, to_input  # noqa: E402
+from common import REPO, Student, augment, bits, load_split, logger, to_input  # noqa: E402
 from methods import HyperStudent, ImageCodec, load_zoo_teacher  # noqa: E402
 
 CKPT = os.environ.get('ZOO_CKPT_DIR', os.path.join(REPO, 'training', 'checkpoints'))
-LOGS = os.environ.get('ZOO_LOG_DIR', os.path.join(REPO, 'training', 'logs'))
 SMOKE = os.environ.get('ZOO_SMOKE') == '1'
 TARGETS = os.path.join(CKPT, 'teacher-targets-zoo.pt')
 
@@ -72,17 +71,6 @@ def parse(name):
     if fam == 'hpstudent':
         return 'hpstudent', 'hyperprior', value
     raise ValueError(name)
-
-
-def logger(name, mode='w'):
-    os.makedirs(LOGS, exist_ok=True)
-    log = open(os.path.join(LOGS, f'{name}.log'), mode)
-
-    def say(line):
-        print(f'{name}: {line}', flush=True)
-        log.write(line + '\n')
-        log.flush()
-    return say
 
 
 def one_cycle(params, lr, steps):

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (DECODER_LAYERS, DECODER_NARROW, ENCODER_LAYERS, REPO, Student, Teacher,  # noqa: E402
-                    bits, load_split, to_input)
+                    bits, load_split, logger, to_input)
 
 BETAS = [float(b) for b in os.environ.get('STUDENT_BETAS', '0.0001,0.00015,0.0003,0.001').split(',')]
 CFG = dict(seed=2, latent_ch=16, batch=128, stage1_epochs=int(os.environ.get('STAGE1_EPOCHS', 5)),
@@ -33,7 +33,6 @@ CFG = dict(seed=2, latent_ch=16, batch=128, stage1_epochs=int(os.environ.get('ST
            rate_unit='bits per image', distortion='MSE to teacher stage2 activation / its variance',
            encoder_layers=ENCODER_LAYERS, decoder_layers=DECODER_LAYERS, decoder_narrow=DECODER_NARROW)
 CKPT = os.environ.get('ZOO_CKPT_DIR', os.path.join(REPO, 'training', 'checkpoints'))
-LOGS = os.environ.get('ZOO_LOG_DIR', os.path.join(REPO, 'training', 'logs'))
 SMOKE = os.environ.get('ZOO_SMOKE') == '1'  # a few steps only, to check the code path
 TARGETS = os.path.join(CKPT, 'teacher-targets.pt')
 
@@ -138,17 +137,6 @@ def setup(name):
         xte, yte = xte[:300], yte[:300]
     return dict(teacher=teacher, tcfg=tcfg, x2=x2, y2=y2, n=len(x2) // 2, xte=xte, yte=yte,
                 entropy=entropy, beta=beta, st=st)
-
-
-def logger(name, mode):
-    os.makedirs(LOGS, exist_ok=True)
-    log = open(os.path.join(LOGS, f'{name}.log'), mode)
-
-    def say(line):
-        print(f'{name}: {line}', flush=True)
-        log.write(line + '\n')
-        log.flush()
-    return say
 
 
 def steps_per_epoch(n):
