@@ -299,3 +299,16 @@ class Student(nn.Module):
     def tail(self, h2):
         h3 = self.stage3(h2)
         return h3, self.fc(h3.mean(dim=(2, 3)))
+
+
+def stage2_targets(teacher, x):
+    """The teacher's stage2 activations (float16) and logits of every image of x, 1,000 at a
+    time, and the activations' variance over the first half (the unmirrored images)."""
+    feats, logits = [], []
+    with torch.no_grad():
+        for i in range(0, len(x), 1000):
+            h2 = teacher.stage2(teacher.stage1(teacher.stem(x[i:i + 1000])))
+            feats.append(h2.half())
+            logits.append(teacher.tail_from_stage2(h2)[1])
+    feats = torch.cat(feats)
+    return feats, torch.cat(logits), feats[:len(feats) // 2].float().var().item()

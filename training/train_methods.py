@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import REPO, Student, augment, bits, load_split, logger, to_input  # noqa: E402
+from common import REPO, Student, augment, bits, load_split, logger, stage2_targets, to_input  # noqa: E402
 from methods import HyperStudent, ImageCodec, load_zoo_teacher  # noqa: E402
 
 CKPT = os.environ.get('ZOO_CKPT_DIR', os.path.join(REPO, 'training', 'checkpoints'))
@@ -269,16 +269,9 @@ def prepare():
     xtr, ytr, _, _ = data(mean, std)
     x2, _ = flip_set(xtr, ytr)
     t0 = time.time()
-    feats, logits = [], []
-    with torch.no_grad():
-        for i in range(0, len(x2), 1000):
-            h2 = teacher.stage2(teacher.stage1(teacher.stem(x2[i:i + 1000])))
-            feats.append(h2.half())
-            logits.append(teacher.tail_from_stage2(h2)[1])
-    feats = torch.cat(feats)
-    var = feats[:len(feats) // 2].float().var().item()
+    feats, logits, var = stage2_targets(teacher, x2)
     os.makedirs(CKPT, exist_ok=True)
-    torch.save({'feats': feats, 'logits': torch.cat(logits), 'var': var}, TARGETS)
+    torch.save({'feats': feats, 'logits': logits, 'var': var}, TARGETS)
     print(f'teacher targets for {len(x2)} images (variance {var:.5f}) in {time.time() - t0:.0f} s', flush=True)
 
 

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (DECODER_LAYERS, DECODER_NARROW, ENCODER_LAYERS, REPO, Student, Teacher,  # noqa: E402
-                    bits, load_split, logger, to_input)
+                    bits, load_split, logger, stage2_targets, to_input)
 
 BETAS = [float(b) for b in os.environ.get('STUDENT_BETAS', '0.0001,0.00015,0.0003,0.001').split(',')]
 CFG = dict(seed=2, latent_ch=16, batch=128, stage1_epochs=int(os.environ.get('STAGE1_EPOCHS', 5)),
@@ -74,16 +74,9 @@ def prepare():
     """Teacher stage2 activations (float16) and logits for every training image and its mirror."""
     teacher, ck = load_teacher()
     x2, _ = train_inputs(ck)
-    feats, logits = [], []
     t0 = time.time()
-    with torch.no_grad():
-        for i in range(0, len(x2), 1000):
-            h2 = teacher.stage2(teacher.stage1(teacher.stem(x2[i:i + 1000])))
-            feats.append(h2.half())
-            logits.append(teacher.tail_from_stage2(h2)[1])
-    feats = torch.cat(feats)
-    var = feats[:len(feats) // 2].float().var().item()
-    torch.save({'feats': feats, 'logits': torch.cat(logits), 'var': var}, TARGETS)
+    feats, logits, var = stage2_targets(teacher, x2)
+    torch.save({'feats': feats, 'logits': logits, 'var': var}, TARGETS)
     print(f'teacher targets for {len(x2)} images (variance {var:.5f}) in {time.time() - t0:.0f} s', flush=True)
 
 
