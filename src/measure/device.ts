@@ -13,13 +13,13 @@
  * Device MACs = multiply-accumulates of the head (model/analysis.ts) plus the hyperprior
  * networks; entropy coding itself is not counted (its time is the codec's CPU time).
  */
+import * as path from 'path';
 import type { FactorizedPrior } from '../codecs/feature';
 import { hyperLayerMacs, hyperLayerParams, type HyperpriorModel } from '../codecs/hyperprior';
 import { headLayers } from '../hardware/cost';
-import { analyzeModel, type ModelAnalysis } from '../model/analysis';
-import { initBackend } from '../model/backend';
+import { analyzeModelSpec } from '../hardware/model-source';
+import type { ModelAnalysis } from '../model/analysis';
 import { listZooModels, readZooMeta, type ZooMeta } from '../model/meta';
-import { loadZooModel } from '../model/zoo';
 import { DEVICE_ONLY, INPUT_SPLIT } from '../pipelines/ref';
 
 /** Device-side size and compute of one pipeline. */
@@ -99,10 +99,8 @@ export async function deviceCosts(rows: Array<{ model: string; split: string; co
     }
     let m = analyses.get(r.model);
     if (!m) {
-      await initBackend();
-      const zm = await loadZooModel(r.model, zooDir);
-      m = { a: analyzeModel(zm.model, 'fp32', r.model), meta: readZooMeta(zm.dir) };
-      zm.model.dispose();
+      // The hardware commands' analysis: a zoo model's model.json, or its model.onnx alone.
+      m = { a: (await analyzeModelSpec(r.model, { zooDir })).analysis, meta: readZooMeta(path.join(zooDir, r.model)) };
       analyses.set(r.model, m);
     }
     const h = headCost(m.a, r.split);
