@@ -18,6 +18,7 @@ export function liveOptions<T>(y: import('yargs').Argv<T>) {
     .option('device-profile', { type: 'string', describe: 'profile the prediction puts on the devices (default: host, this machine)' })
     .option('edge-profile', { type: 'string', describe: 'profile the prediction puts on the server (default: host)' })
     .option('calibrate', { type: 'boolean', default: false, describe: 'calibrate this machine now and predict with that profile on both sides' })
+    .option('runtime', { type: 'string', describe: 'model runtime of devices, server and the prediction\'s measurement: tfjs or onnxruntime (default: SPLITSIM_RUNTIME, else tfjs)' })
     .option('out', { type: 'string', describe: 'output folder (default: results/<scenario name>)' });
 }
 

@@ -7,7 +7,8 @@
 import type { CommandModule } from 'yargs';
 import { loadScenario } from '../config/scenario';
 import { ZOO_DIR } from '../model/meta';
-import { scenarioPipelines, checkInt, checkMs } from '../live/scenario';
+import { scenarioPipelines, checkInt, checkMs, liveRuntime } from '../live/scenario';
+import { UserError } from '../util/errors';
 import { startTailServer } from '../live/server';
 
 interface ServeArgs {
@@ -18,6 +19,8 @@ interface ServeArgs {
   workers?: number;
   maxBatch?: number;
   maxWaitMs?: number;
+  cpuShare?: number;
+  runtime?: string;
   maxPayloadBytes: number;
   maxQueue: number;
   requestTimeoutMs: number;
@@ -26,7 +29,7 @@ interface ServeArgs {
 
 const command: CommandModule<object, ServeArgs> = {
   command: 'serve',
-  describe: "live tail server: decodes requests, runs the pipelines' tails with tfjs, replies with the class (HTTP, 127.0.0.1 unless --host)",
+  describe: "live tail server: decodes requests, runs the pipelines' tails (tfjs or ONNX Runtime), replies with the class (HTTP, 127.0.0.1 unless --host)",
   builder: (y) =>
     y
       .option('scenario', { type: 'string', demandOption: true, describe: 'scenario whose pipelines and edge policy to serve' })
@@ -36,6 +39,8 @@ const command: CommandModule<object, ServeArgs> = {
       .option('workers', { type: 'number', describe: "worker threads (default: the scenario's edge.workers)" })
       .option('max-batch', { type: 'number', describe: "largest batch (default: the scenario's edge.maxBatch)" })
       .option('max-wait-ms', { type: 'number', describe: "a smaller batch starts once its oldest request waited this long (default: edge.maxWaitMs)" })
+      .option('cpu-share', { type: 'number', describe: "share of a core each worker emulates, 0 < s <= 1 (default: the scenario's edge.cpuShare, else 1)" })
+      .option('runtime', { type: 'string', describe: 'model runtime: tfjs or onnxruntime (default: SPLITSIM_RUNTIME, else tfjs)' })
       .option('max-payload-bytes', { type: 'number', default: 1 << 20, describe: 'larger payloads are refused (413) before they are read' })
       .option('max-queue', { type: 'number', default: 4096, describe: 'requests waiting beyond this get 503' })
       .option('request-timeout-ms', { type: 'number', default: 10000, describe: 'a request not received whole in this time gets 408' })
@@ -49,6 +54,8 @@ const command: CommandModule<object, ServeArgs> = {
     checkInt(args.maxQueue, '--max-queue', 1, 1 << 24);
     checkInt(args.requestTimeoutMs, '--request-timeout-ms', 1, 3600000);
     checkInt(args.batchTimeoutMs, '--batch-timeout-ms', 1, 3600000);
+    if (args.cpuShare !== undefined && !(Number.isFinite(args.cpuShare) && args.cpuShare > 0 && args.cpuShare <= 1)) throw new UserError(`--cpu-share: expected a number above 0 and at most 1, got ${args.cpuShare}`);
+    const runtime = liveRuntime(args.runtime);
     const loaded = loadScenario(args.scenario);
     const refs = scenarioPipelines(loaded, args.pipeline);
     const e = loaded.scenario.edge;
@@ -56,6 +63,7 @@ const command: CommandModule<object, ServeArgs> = {
     const server = await startTailServer({
       refs, zooDir: ZOO_DIR, host: args.host, port: args.port,
       workers: args.workers ?? e.workers, maxBatch: args.maxBatch ?? e.maxBatch, maxWaitMs: args.maxWaitMs ?? e.maxWaitMs,
+      cpuShare: args.cpuShare ?? e.cpuShare ?? 1, runtime,
       maxPayloadBytes: args.maxPayloadBytes, maxQueue: args.maxQueue, requestTimeoutMs: args.requestTimeoutMs, batchTimeoutMs: args.batchTimeoutMs, log,
     });
     process.stdout.write(JSON.stringify({ url: server.url, port: server.port, pid: process.pid, backend: server.backend, pipelines: server.pipelines }) + '\n');

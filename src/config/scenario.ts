@@ -176,6 +176,8 @@ export const scenarioSchema = z
         runtime: z.string().min(1).optional().describe("the server's runtime, one the profile declares (e.g. tensorrt, pytorch-cudagraph, pytorch-eager)"),
         maxBatch: z.number().int().positive().max(4096).default(1).describe('largest batch a worker runs at once (1: no batching)'),
         maxWaitMs: z.number().finite().nonnegative().max(1e7).default(0).describe('a batch smaller than maxBatch starts once its oldest request has waited this long'),
+        cpuShare: z.number().finite().gt(0, 'must be above 0 (a share of the profile\'s processor)').max(1, 'must be at most 1 (the whole processor)').optional()
+          .describe("share of the profile's processor each worker gets (default 1): measured pipelines' tail and decode times are divided by it"),
       })
       .strict()
       .default({ workers: 1, maxBatch: 1, maxWaitMs: 0 }),

@@ -17,6 +17,7 @@ export const LIVE_COLUMNS = [
   'measured_p95_ms', 'predicted_p95_ms', 'error_p95_pct', 'measured_p50_ms', 'predicted_p50_ms',
   'measured_edge_utilization', 'predicted_edge_utilization',
   'measured_accuracy', 'predicted_accuracy', 'outcome_mismatches', 'payload_mismatches', 'not_completed',
+  'device_backend', 'server_backend', 'measurement_backend',
 ] as const;
 
 /** Each completed measured request's stage times (ms), by stage. */

@@ -18,8 +18,7 @@ import { loadScenario, type LoadedScenario, type Scenario } from '../config/scen
 import { loadFashionMnistTest, type ImageSet } from '../data/fashion';
 import { hostProfile, hostProfileYaml, runCalibration } from '../hardware/calibrate';
 import { loadProfile } from '../hardware/profile';
-import { initBackend } from '../model/backend';
-import { ZOO_DIR } from '../model/meta';
+import { modelSource, resolveZooModel, ZOO_DIR } from '../model/meta';
 import { resolveScenario, type ResolvedScenario } from '../pipelines/resolve';
 import type { PipelineRecord } from '../pipelines/record';
 import { pipelineName } from '../pipelines/ref';
@@ -33,7 +32,8 @@ import { PACKAGE_ROOT, SPLITSIM_VERSION } from '../util/version';
 import { comparisonRows, agreement, LIVE_COLUMNS } from './compare';
 import { runDevices, scheduleOf, type DeviceRun } from './device';
 import { LivePipeline } from './pipeline';
-import { checkInt, parseTarget, scenarioPipelines } from './scenario';
+import { checkInt, liveRuntime, parseTarget, scenarioPipelines } from './scenario';
+import { chooseRuntime, type RuntimeName } from '../model/runtime';
 import type { ServerStats } from './server';
 import type { ShaperStats } from './shaper';
 
@@ -52,6 +52,8 @@ export interface LiveArgs {
   calibrate?: boolean;
   samples?: number;
   out?: string;
+  /** Model runtime (liveRuntime: --runtime, SPLITSIM_RUNTIME, else tfjs). */
+  runtime?: string;
 }
 
 /** A scenario ready for a live run: overrides applied, pipelines resolved, predictions made. */
@@ -60,6 +62,7 @@ export interface LivePlan {
   scenario: Scenario;
   resolved: ResolvedScenario;
   records: PipelineRecord[];
+  runtime: RuntimeName;
   deviceProfile: string;
   edgeProfile: string;
   /** YAML of the profile calibrated for this run, if any. */
@@ -79,6 +82,7 @@ function profileRef(v: string): string {
 export async function planLive(args: LiveArgs, log: (m: string) => void): Promise<LivePlan> {
   checkInt(args.requests, '--requests', 1, 10_000_000);
   checkInt(args.seed, '--seed', 0, 0xffffffff);
+  const runtime = liveRuntime(args.runtime);
   if (args.calibrate && (args.deviceProfile || args.edgeProfile)) throw new UserError('--calibrate: give either --calibrate or --device-profile/--edge-profile');
   const loaded = loadScenario(args.scenario);
   let deviceProfile = profileRef(args.deviceProfile ?? 'host');
@@ -106,9 +110,14 @@ export async function planLive(args: LiveArgs, log: (m: string) => void): Promis
   };
   const refs = scenarioPipelines(loaded, args.pipeline);
   const names = refs.map(pipelineName);
-  const resolved = await resolveScenario({ scenario, file: loaded.file }, { only: names, samples: args.samples, log });
+  // Each model on the live runtime, refused here (naming --runtime) if it cannot run on it.
+  for (const m of new Set(refs.map((r) => r.model))) {
+    const e = resolveZooModel(m, ZOO_DIR);
+    chooseRuntime({ where: modelSource(e), tfjs: e.tfjs, onnx: e.onnx?.file }, runtime, '--runtime');
+  }
+  const resolved = await resolveScenario({ scenario, file: loaded.file }, { only: names, samples: args.samples, log, runtime });
   const records = names.map((n) => resolved.records.find((r) => r.name === n)!);
-  return { loaded, scenario, resolved, records, deviceProfile, edgeProfile, calibratedProfile };
+  return { loaded, scenario, resolved, records, runtime, deviceProfile, edgeProfile, calibratedProfile };
 }
 
 /** A child `splitsim` process that prints a JSON line when ready and answers JSON lines. */
@@ -186,6 +195,8 @@ export interface LivePipelineRun {
   server?: { before: ServerStats; after: ServerStats };
   /** Server memory while the pipeline ran: [ms from start, rss bytes, heap bytes]. */
   memory: Array<[number, number, number]>;
+  /** What ran the device's head: ONNX Runtime or the tfjs backend. */
+  backend: string;
   measuredUtilization: number;
   predictedUtilization: number;
 }
@@ -227,7 +238,8 @@ async function playPipeline(plan: LivePlan, record: PipelineRecord, data: ImageS
   const [ref] = scenarioPipelines(loaded, [record.name]);
   const predicted = simulatePipeline(scenario, record, { keepRequests: true, power: resolved.power, radio: resolved.radio });
   const schedule = scheduleOf(predicted, resolved.measurement!.sampleIndices);
-  const pipeline = await LivePipeline.load(ref, ZOO_DIR);
+  const pipeline = await LivePipeline.load(ref, ZOO_DIR, plan.runtime);
+  if (pipeline.backend !== record.measured?.backend) o.log(`note: ${record.name} runs on ${pipeline.backend} here, its measurement ran on ${record.measured?.backend}: payloads may differ where the two runtimes' values straddle a quantiser bin`);
   for (let j = 0; j < Math.min(30, schedule.length); j++) await pipeline.device(data, schedule[j].index);
   const origin = performance.timeOrigin + performance.now() + 300;
   await o.atOrigin?.(origin);
@@ -249,19 +261,19 @@ async function playPipeline(plan: LivePlan, record: PipelineRecord, data: ImageS
   const a = agreement(live.requests, predicted.requests);
   o.log(`${record.name}: ${live.failures.length} without an answer; top-1 live ${(a.measuredAccuracy * 100).toFixed(2)}% vs predicted ${(a.predictedAccuracy * 100).toFixed(2)}% (${a.outcomeMismatches} outcome and ${a.payloadMismatches} payload-size mismatches over ${a.compared} requests)`);
   return {
-    record, predicted, live, server: before && after ? { before, after } : undefined, memory,
+    record, predicted, live, server: before && after ? { before, after } : undefined, memory, backend: pipeline.backend,
     measuredUtilization: before && after ? (after.busyMs - before.busyMs) / (K * (live.endEpochMs - origin)) : NaN,
     predictedUtilization: predicted.edgeBusyMs / (K * predicted.endMs),
   };
 }
 
 /** Writes live.csv, the two request logs and live.json; returns the files and the table. */
-function writeLive(outDir: string, command: string, plan: LivePlan, runs: LivePipelineRun[], backend: string): { rows: Array<Record<string, string | number>>; files: string[]; table: string } {
+function writeLive(outDir: string, command: string, plan: LivePlan, runs: LivePipelineRun[], serverBackend?: string): { rows: Array<Record<string, string | number>>; files: string[]; table: string } {
   const out = new OutputSet(outDir, command);
-  const rows = runs.flatMap((r) => comparisonRows({
+  const rows: Array<Record<string, string | number>> = runs.flatMap((r) => comparisonRows({
     pipeline: r.record.name, measured: r.live.requests, predicted: r.predicted.requests,
     measuredUtilization: r.measuredUtilization, predictedUtilization: r.predictedUtilization,
-  }));
+  }).map((row) => ({ ...row, device_backend: r.backend, server_backend: serverBackend ?? '', measurement_backend: r.record.measured?.backend ?? '' })));
   const prefix = command === 'live' ? 'live-' : '';
   out.add(path.join(outDir, 'live.csv'), toCsv(rows, [...LIVE_COLUMNS]));
   writeRequests(out.streamPath(`${prefix}requests.csv`), runs.map((r) => ({ name: r.record.name, T: r.live.requests })));
@@ -274,8 +286,10 @@ function writeLive(outDir: string, command: string, plan: LivePlan, runs: LivePi
     node_version: process.version,
     scenario_file: plan.loaded.file,
     seed: plan.scenario.seed,
-    backend,
+    device_backend: [...new Set(runs.map((r) => r.backend))].sort().join('+'),
+    server_backend: serverBackend ?? null,
     measurement_backend: plan.resolved.measurement?.backend ?? null,
+    runtime: plan.runtime,
     device_profile: plan.deviceProfile,
     edge_profile: plan.edgeProfile,
     cpus: os.cpus().length,
@@ -317,12 +331,10 @@ export async function runLive(args: LiveArgs, log: (m: string) => void = () => u
   const plan = await planLive(args, log);
   const { scenario, resolved, records, loaded } = plan;
   if (!resolved.measurement) throw new UserError(`${loaded.file}: no measured pipeline to run live`);
-  const backend = await initBackend();
-  if (backend !== resolved.measurement.backend) log(`note: this process runs tfjs ${backend}, the measurement ran ${resolved.measurement.backend}`);
   const data = loadFashionMnistTest();
-  const serveArgs = ['serve', '--scenario', loaded.file, ...records.flatMap((r) => ['--pipeline', r.name])];
-  log(`starting the tail server (${scenario.edge.workers} worker(s), maxBatch ${scenario.edge.maxBatch}, maxWaitMs ${scenario.edge.maxWaitMs})`);
-  const { child: server, ready: srv } = await Child.start<{ url: string; pipelines: string[] }>(serveArgs, log);
+  const serveArgs = ['serve', '--scenario', loaded.file, '--runtime', plan.runtime, ...records.flatMap((r) => ['--pipeline', r.name])];
+  log(`starting the tail server (${scenario.edge.workers} worker(s), maxBatch ${scenario.edge.maxBatch}, maxWaitMs ${scenario.edge.maxWaitMs}${scenario.edge.cpuShare !== undefined ? `, cpuShare ${scenario.edge.cpuShare}` : ''}; models on ${plan.runtime})`);
+  const { child: server, ready: srv } = await Child.start<{ url: string; pipelines: string[]; backend: string }>(serveArgs, log);
   const runs: LivePipelineRun[] = [];
   try {
     for (const record of records) {
@@ -344,7 +356,7 @@ export async function runLive(args: LiveArgs, log: (m: string) => void = () => u
   } finally {
     await server.stop();
   }
-  const w = writeLive(outDir, 'live', plan, runs, backend);
+  const w = writeLive(outDir, 'live', plan, runs, srv.backend);
   return { plan, runs, outDir, ...w };
 }
 
@@ -365,9 +377,8 @@ export async function runDevice(args: DeviceArgs, log: (m: string) => void = () 
   const servers = args.server.map((u) => { parseTarget(u, '--server'); return u.replace(/\/+$/, ''); });
   const plan = await planLive(args, log);
   if (!plan.resolved.measurement) throw new UserError(`${plan.loaded.file}: no measured pipeline to run`);
-  const backend = await initBackend();
   const data = loadFashionMnistTest();
-  let info: { pipelines: Array<{ id: number; name: string }> };
+  let info: { pipelines: Array<{ id: number; name: string }>; backend?: string };
   try {
     info = await getJson(`${servers[0]}/v1/pipelines`);
   } catch (e) {
@@ -379,6 +390,6 @@ export async function runDevice(args: DeviceArgs, log: (m: string) => void = () 
     if (id === undefined && !record.local) throw new UserError(`--server ${servers[0]}: the server does not serve ${record.name} (it serves: ${info.pipelines.map((p) => p.name).join(', ')})`);
     runs.push(await playPipeline(plan, record, data, { serverUrl: servers[0], pipelineId: id ?? 0, targets: servers, log }));
   }
-  const w = writeLive(outDir, 'device', plan, runs, backend);
+  const w = writeLive(outDir, 'device', plan, runs, info.backend);
   return { plan, runs, outDir, ...w };
 }

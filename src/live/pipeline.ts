@@ -1,20 +1,20 @@
 /**
- * One pipeline as the live run executes it, for real: on the device, the head (tfjs) and the
+ * One pipeline as the live run executes it, for real: on the device, the head and the
  * encoder turn a test image into the bitstream the measurement produced for it, bit for bit;
  * on the server, the decoder and the tail (or the whole model, for input codecs) turn
- * bitstreams back into classes. The same models, splits and codecs as measurement
- * (src/measure/run.ts), run one request (device) or one batch (server) at a time.
+ * bitstreams back into classes. The same models, runtime (tfjs or ONNX Runtime: the one the
+ * prediction's measurement ran on), splits and codecs as measurement (src/measure/run.ts),
+ * run one request (device) or one batch (server) at a time.
  */
 import { ByteReader } from '../codecs/bitio';
 import { createFeatureCodec, decodeFeature, encodeFeature, type FeatureCodec, type FeatureCodecSpec } from '../codecs/feature';
 import { decodeImage, encodeImage, type ImageCodecSpec } from '../codecs/image';
 import { readShape } from '../codecs/quantize';
 import { isInputCodec } from '../codecs/registry';
-import { toModelInput, type ImageSet } from '../data/fashion';
-import { codecInfoOf } from '../measure/zooRunner';
-import { tf } from '../model/backend';
-import { splitModel } from '../model/split';
-import { loadZooModel, type ZooModel } from '../model/zoo';
+import type { ImageSet } from '../data/fashion';
+import type { ModelRunner } from '../measure/run';
+import { loadModelRunner } from '../measure/zooRunner';
+import type { RuntimeName } from '../model/runtime';
 import { DEVICE_ONLY, INPUT_SPLIT, pipelineName, type PipelineRef } from '../pipelines/ref';
 
 /** What the device produced for one image. */
@@ -50,29 +50,38 @@ function softmaxTop(logits: Float32Array, row: number, classes: number): { cls: 
 /** A loaded pipeline: device half, server half, or both. */
 export class LivePipeline {
   readonly name: string;
-  /** Per-sample shape of what crosses the network (the split tensor, or the image). */
-  readonly crossingShape: number[];
-  private readonly head?: tf.LayersModel;
-  private readonly tail?: tf.LayersModel;
   private readonly codec?: FeatureCodec;
   private readonly image?: ImageCodecSpec;
+  /** Pixels of one image (rows x cols x channels of the model input). */
+  private readonly pixels: number;
 
-  private constructor(readonly ref: PipelineRef, private readonly zm: ZooModel, parts: { head?: tf.LayersModel; tail?: tf.LayersModel }) {
+  private constructor(
+    readonly ref: PipelineRef,
+    private readonly runner: ModelRunner,
+    /** The model input's [rows, cols, channels]. */
+    private readonly inputShape: number[],
+    /** Per-sample shape of what crosses the network (the split tensor, channel-last, or the image). */
+    readonly crossingShape: number[],
+    /** What runs the model: ONNX Runtime or the tfjs backend (as in measurement results). */
+    readonly backend: string,
+  ) {
     this.name = pipelineName(ref);
-    this.head = parts.head;
-    this.tail = parts.tail;
+    this.pixels = inputShape.reduce((a, b) => a * b, 1);
     if (ref.codec && isInputCodec(ref.codec)) this.image = ref.codec;
-    else if (ref.codec) this.codec = createFeatureCodec(ref.codec as FeatureCodecSpec, codecInfoOf(zm));
-    this.crossingShape = this.head ? (this.head.outputs[0].shape.slice(1) as number[]) : [...zm.meta.input.shape];
-    this.codec?.setShape?.(this.crossingShape);
+    else if (ref.codec) this.codec = createFeatureCodec(ref.codec as FeatureCodecSpec, runner.codecInfo);
+    this.codec?.setShape?.(crossingShape);
   }
 
-  /** Loads a pipeline's model from the zoo and splits it (tfjs must be initialised). */
-  static async load(ref: PipelineRef, zooDir: string): Promise<LivePipeline> {
-    const zm = await loadZooModel(ref.model, zooDir);
-    if (ref.split === INPUT_SPLIT || ref.split === DEVICE_ONLY) return new LivePipeline(ref, zm, {});
-    const sm = splitModel(zm, ref.split);
-    return new LivePipeline(ref, zm, { head: sm.head, tail: sm.tail });
+  /** Loads a pipeline's model from the zoo on `runtime` (the one its measurement used) and splits it. */
+  static async load(ref: PipelineRef, zooDir: string, runtime: RuntimeName): Promise<LivePipeline> {
+    const { runner, entry, backend } = await loadModelRunner(ref.model, zooDir, runtime, '--runtime');
+    const inputShape = [...entry.meta.input.shape];
+    let crossing = inputShape;
+    if (ref.split !== INPUT_SPLIT && ref.split !== DEVICE_ONLY) {
+      // The split tensor's shape as the codecs see it, from one head run on a blank image.
+      crossing = (await runner.head(ref.split, new Uint8Array(inputShape.reduce((a, b) => a * b, 1)), 1)).shape;
+    }
+    return new LivePipeline(ref, runner, inputShape, crossing, backend);
   }
 
   get local(): boolean {
@@ -81,19 +90,15 @@ export class LivePipeline {
 
   /** The device's work for test image `index` of `data`: head and encoder (or the whole model). */
   async device(data: ImageSet, index: number): Promise<DeviceOutput> {
-    const px = data.rows * data.cols;
+    const px = this.pixels;
+    if (data.rows !== this.inputShape[0] || data.cols !== this.inputShape[1]) throw new Error(`${this.name}: test images of ${data.rows}x${data.cols} do not fit the model input ${this.inputShape.join('x')}`);
+    const image = data.images.subarray(index * px, (index + 1) * px);
     if (this.local) {
-      const x = toModelInput(data, [index], this.zm.meta.input);
-      const y = this.zm.model.predict(x) as tf.Tensor;
-      const logits = y.dataSync() as Float32Array;
-      tf.dispose([x, y]);
+      const logits = await this.runner.logits(image, 1);
       return { payload: new Uint8Array(0), localClass: softmaxTop(logits, 0, logits.length).cls };
     }
-    if (this.image) return { payload: await encodeImage(data.images.subarray(index * px, (index + 1) * px), data.cols, data.rows, this.image) };
-    const x = toModelInput(data, [index], this.zm.meta.input);
-    const y = this.head!.predict(x) as tf.Tensor;
-    const values = y.dataSync() as Float32Array;
-    tf.dispose([x, y]);
+    if (this.image) return { payload: await encodeImage(image, data.cols, data.rows, this.image) };
+    const { values } = await this.runner.head(this.ref.split, image, 1);
     return { payload: await encodeFeature(this.codec!, values, this.crossingShape) };
   }
 
@@ -112,15 +117,11 @@ export class LivePipeline {
     }
   }
 
-  /** Decodes one payload into the model input of one sample (values of crossingShape). */
-  private async decodeOne(payload: Uint8Array): Promise<Float32Array> {
-    const [rows, cols] = this.zm.meta.input.shape;
+  /** Decodes one payload: an image's pixels (input codecs) or the split tensor's values. */
+  private async decodeOne(payload: Uint8Array): Promise<Uint8Array | Float32Array> {
     if (this.image) {
-      const pixels = await decodeImage(payload, cols, rows, this.image);
-      const x = toModelInput(pixels, [0], this.zm.meta.input);
-      const v = x.dataSync() as Float32Array;
-      x.dispose();
-      return Float32Array.from(v);
+      const [rows, cols] = this.inputShape;
+      return decodeImage(payload, cols, rows, this.image);
     }
     this.checkShapeHeader(payload);
     const d = await decodeFeature(this.codec!, payload);
@@ -140,7 +141,7 @@ export class LivePipeline {
     const size = this.crossingShape.reduce((a, b) => a * b, 1);
     const outcomes: TailOutcome[] = [];
     const good: number[] = [];
-    const stacked = new Float32Array(payloads.length * size);
+    const stacked = this.image ? new Uint8Array(payloads.length * size) : new Float32Array(payloads.length * size);
     for (let i = 0; i < payloads.length; i++) {
       const t0 = nowMs();
       try {
@@ -154,12 +155,11 @@ export class LivePipeline {
     }
     if (good.length === 0) return { outcomes, tailMs: 0 };
     const t0 = nowMs();
-    const model = this.tail ?? this.zm.model;
-    const x = tf.tensor(stacked.subarray(0, good.length * size), [good.length, ...this.crossingShape]);
-    const y = model.predict(x) as tf.Tensor;
-    const logits = y.dataSync() as Float32Array;
-    const classes = y.shape[y.shape.length - 1] as number;
-    tf.dispose([x, y]);
+    const n = good.length;
+    const logits = this.image
+      ? await this.runner.logits(stacked.subarray(0, n * size) as Uint8Array, n)
+      : await this.runner.tailLogits(this.ref.split, stacked.subarray(0, n * size) as Float32Array, this.crossingShape, n);
+    const classes = logits.length / n;
     const tailMs = nowMs() - t0;
     good.forEach((i, row) => {
       const top = softmaxTop(logits, row, classes);
@@ -170,8 +170,8 @@ export class LivePipeline {
 
   /** A valid payload (of a blank image) to warm the server's decoder and tail up with. */
   async warmupPayload(): Promise<Uint8Array> {
-    const [rows, cols] = this.zm.meta.input.shape;
-    const blank: ImageSet = { images: new Uint8Array(rows * cols), labels: new Uint8Array(1), n: 1, rows, cols };
+    const [rows, cols] = this.inputShape;
+    const blank: ImageSet = { images: new Uint8Array(this.pixels), labels: new Uint8Array(1), n: 1, rows, cols };
     return (await this.device(blank, 0)).payload;
   }
 }

@@ -6,6 +6,7 @@
 import type { LoadedScenario } from '../config/scenario';
 import { expandPipelines, Problems } from '../pipelines/expand';
 import { DEVICE_ONLY, pipelineName, type PipelineRef } from '../pipelines/ref';
+import type { RuntimeName } from '../model/runtime';
 import { UserError } from '../util/errors';
 
 /**
@@ -51,6 +52,20 @@ function namedPipelines(loaded: LoadedScenario, zooDir?: string): PipelineRef[] 
     for (const r of k > 0 ? m.slice(0, k) : k === 0 ? m.slice(0, 1) : m) out.set(pipelineName(r), r);
   }
   return [...out.values()];
+}
+
+/**
+ * The model runtime of the live commands: --runtime, else SPLITSIM_RUNTIME, else tfjs (the
+ * runtime profiles/host.yaml, the prediction's default profile, was calibrated on). The
+ * prediction's measurement runs on the same one, so devices send the measured bits.
+ */
+export function liveRuntime(flag?: string): RuntimeName {
+  const v = flag ?? process.env.SPLITSIM_RUNTIME;
+  if (v === undefined || v.trim() === '' || v.trim().toLowerCase() === 'auto') return 'tfjs';
+  const r = v.trim().toLowerCase();
+  if (r === 'tfjs') return 'tfjs';
+  if (r === 'onnxruntime' || r === 'onnx' || r === 'ort') return 'onnxruntime';
+  throw new UserError(`${flag !== undefined ? '--runtime' : 'SPLITSIM_RUNTIME'}: expected tfjs or onnxruntime, got '${v}'`);
 }
 
 /** Checks an integer flag; undefined passes. */

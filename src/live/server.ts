@@ -14,6 +14,8 @@
  */
 import * as http from 'http';
 import * as path from 'path';
+import type { RuntimeName } from '../model/runtime';
+import { liveRuntime } from './scenario';
 import { Worker } from 'worker_threads';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { pipelineName, type PipelineRef, DEVICE_ONLY } from '../pipelines/ref';
@@ -29,6 +31,14 @@ export interface ServeOptions {
   workers?: number;
   maxBatch?: number;
   maxWaitMs?: number;
+  /**
+   * Share of a processor each worker gets (edge.cpuShare, default 1): a worker holds each
+   * batch for its measured decode-and-tail time divided by the share, as a fair-share
+   * scheduler giving it that share of a core would.
+   */
+  cpuShare?: number;
+  /** The model runtime (default: live's, see liveRuntime). */
+  runtime?: RuntimeName;
   /** Largest payload accepted (the body may hold this plus the 16-byte header). */
   maxPayloadBytes?: number;
   /** Requests waiting for a worker beyond which new ones get 503. */
@@ -117,7 +127,7 @@ export async function startTailServer(opts: ServeOptions): Promise<TailServer> {
   let waitTimerAt = -1;
   let closing = false;
 
-  const init: WorkerInit = { refs: opts.refs, zooDir: opts.zooDir, maxBatch };
+  const init: WorkerInit = { refs: opts.refs, zooDir: opts.zooDir, maxBatch, cpuShare: opts.cpuShare ?? 1, runtime: opts.runtime ?? liveRuntime() };
   const spawn = (slot: Slot | undefined): Promise<Slot> =>
     new Promise((resolve, reject) => {
       const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: init });
@@ -266,6 +276,7 @@ export async function startTailServer(opts: ServeOptions): Promise<TailServer> {
     pipelines: opts.refs.map((r, id) => ({ id, name: names[id], model: r.model, split: r.split, kind: r.kind })),
     edge: { workers: K, maxBatch, maxWaitMs },
     maxPayloadBytes,
+    backend,
   }));
   app.get('/v1/stats', async () => stats());
 

@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'worker_threads';
 import { initBackend } from '../model/backend';
+import type { RuntimeName } from '../model/runtime';
 import type { PipelineRef } from '../pipelines/ref';
 import { LivePipeline, type TailOutcome } from './pipeline';
 
@@ -13,6 +14,9 @@ export interface WorkerInit {
   refs: PipelineRef[];
   zooDir: string;
   maxBatch: number;
+  /** Share of a processor this worker emulates (1: the whole core, no holding). */
+  cpuShare: number;
+  runtime: RuntimeName;
 }
 
 /** Main thread → worker. */
@@ -33,12 +37,15 @@ function nowMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
 async function main(): Promise<void> {
   const port = parentPort!;
   const init = workerData as WorkerInit;
-  const backend = await initBackend();
+  await initBackend();
   const pipelines: LivePipeline[] = [];
-  for (const ref of init.refs) pipelines.push(await LivePipeline.load(ref, init.zooDir));
+  for (const ref of init.refs) pipelines.push(await LivePipeline.load(ref, init.zooDir, init.runtime));
+  const backend = [...new Set(pipelines.map((p) => p.backend))].sort().join('+');
   // tfjs compiles and allocates on first use of each shape: run every batch size before serving.
   for (const p of pipelines) {
     if (p.local) continue;
@@ -50,6 +57,12 @@ async function main(): Promise<void> {
       const startMs = nowMs();
       try {
         const { outcomes, tailMs } = await pipelines[m.pipeline].serve(m.payloads);
+        // A share s of a core: the batch's time on a whole core, stretched by 1/s. The thread
+        // blocks (Atomics.wait: sub-millisecond, no CPU used) as if descheduled.
+        if (init.cpuShare < 1) {
+          const hold = (nowMs() - startMs) * (1 / init.cpuShare - 1);
+          Atomics.wait(sleeper, 0, 0, hold);
+        }
         port.postMessage({ type: 'done', id: m.id, startMs, endMs: nowMs(), tailMs, outcomes } satisfies WorkerReply);
       } catch (e) {
         port.postMessage({ type: 'failed', id: m.id, error: (e as Error).message } satisfies WorkerReply);

@@ -13,7 +13,7 @@ import { extractModel } from '../model/onnx-graph';
 import { encodeModel } from '../model/onnx-proto';
 import { requireOrt } from '../model/runtime';
 import { UserError } from '../util/errors';
-import type { ModelRunner } from './run';
+import { argmaxRows, type ModelRunner } from './run';
 
 /** Float32 model input of n images (uint8 rows x cols x channels each), (p/255 - mean)/std per channel. */
 export function normalizedInput(pixels: Uint8Array, n: number, shape: number[], norm: Normalization, layout: OnnxFile['layout']): Float32Array {
@@ -55,21 +55,6 @@ function moveChannels(values: Float32Array, n: number, d: number[], toLast: bool
         else out[o + k * rest + i] = values[o + i * c + k];
       }
     }
-  }
-  return out;
-}
-
-function argmaxRows(values: Float32Array, n: number): Int32Array {
-  const per = values.length / n;
-  const out = new Int32Array(n);
-  for (let s = 0; s < n; s++) {
-    let best = 0;
-    let max = -Infinity;
-    for (let k = 0; k < per; k++) {
-      const v = values[s * per + k];
-      if (v > max) { max = v; best = k; }
-    }
-    out[s] = best;
   }
   return out;
 }
@@ -184,6 +169,7 @@ export async function loadOnnxRunner(name: string, file: string, opts: { splits:
     async classify(images, n) {
       return argmaxRows(await m.whole(input(images, n), n), n);
     },
+    logits: (images, n) => m.whole(input(images, n), n),
     async head(split, images, n) {
       const [v] = await m.heads([split], input(images, n), n);
       return m.toCoded(split, v, n);
@@ -195,5 +181,6 @@ export async function loadOnnxRunner(name: string, file: string, opts: { splits:
     async tailClassify(split, values, _shape, n) {
       return argmaxRows(await m.tail(split, m.fromCoded(split, values, n), n), n);
     },
+    tailLogits: (split, values, _shape, n) => m.tail(split, m.fromCoded(split, values, n), n),
   };
 }

@@ -24,6 +24,8 @@ export interface ModelRunner {
   readonly codecInfo: CodecModelInfo;
   /** Predicted class of each image (n images of rows*cols*channels pixels, as the dataset gives them). */
   classify(images: Uint8Array, n: number): Promise<Int32Array>;
+  /** The whole model's outputs (n x classes) on n images; classify is their argmaxRows. */
+  logits(images: Uint8Array, n: number): Promise<Float32Array>;
   /** Head outputs at a split point: the per-sample shape and all n samples' values. */
   head(split: string, images: Uint8Array, n: number): Promise<{ shape: number[]; values: Float32Array }>;
   /**
@@ -33,6 +35,24 @@ export interface ModelRunner {
   heads?(splits: string[], images: Uint8Array, n: number): Promise<Map<string, { shape: number[]; values: Float32Array }>>;
   /** Predicted class of each of n head outputs after the tail. */
   tailClassify(split: string, values: Float32Array, shape: number[], n: number): Promise<Int32Array>;
+  /** The tail's outputs (n x classes) on n head outputs; tailClassify is their argmaxRows. */
+  tailLogits(split: string, values: Float32Array, shape: number[], n: number): Promise<Float32Array>;
+}
+
+/** Index of the largest value of each of n rows (the first, on a tie): the class of each output. */
+export function argmaxRows(values: Float32Array, n: number): Int32Array {
+  const per = values.length / n;
+  const out = new Int32Array(n);
+  for (let s = 0; s < n; s++) {
+    let best = 0;
+    let max = -Infinity;
+    for (let k = 0; k < per; k++) {
+      const v = values[s * per + k];
+      if (v > max) { max = v; best = k; }
+    }
+    out[s] = best;
+  }
+  return out;
 }
 
 /** CPU time of this process in ms (all threads: libvips work on the thread pool counts). */

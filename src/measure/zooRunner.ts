@@ -13,11 +13,12 @@ import type { Normalization } from '../data/spec';
 import { initBackend, tf } from '../model/backend';
 import { splitModel, type SplitModel } from '../model/split';
 import { prepareModel } from '../model/derive';
-import { resolveZooModel } from '../model/meta';
+import { modelSource, resolveZooModel, type ZooEntry } from '../model/meta';
+import { chooseRuntime, ORT_BACKEND, type RuntimeName } from '../model/runtime';
 import { loadZooModel, type ZooModel } from '../model/zoo';
 import { inputError } from '../util/errors';
 import type { JobEnvironment } from './parallel';
-import type { ModelRunner } from './run';
+import { argmaxRows, type ModelRunner } from './run';
 
 /** What the feature codecs need from a zoo model's metadata. */
 export function codecInfoOf(zm: Pick<ZooModel, 'dir' | 'meta'>): CodecModelInfo {
@@ -42,10 +43,6 @@ export function codecInfoOf(zm: Pick<ZooModel, 'dir' | 'meta'>): CodecModelInfo 
   return info;
 }
 
-function argmax(logits: tf.Tensor): Int32Array {
-  return tf.tidy(() => tf.argMax(logits, -1)).dataSync() as Int32Array;
-}
-
 /**
  * Loads a zoo model (or the model folder zooDir/name) and wraps it as a ModelRunner; pixels
  * are normalised with `norm`, by default the model's meta.json input mean and std.
@@ -65,16 +62,22 @@ export async function loadZooRunner(name: string, zooDir: string, norm?: Normali
     return m;
   };
   const multiHeads = new Map<string, tf.LayersModel>();
+  const outputs = (model: tf.LayersModel, x: tf.Tensor): Float32Array => {
+    const y = model.predict(x) as tf.Tensor;
+    const out = Float32Array.from(y.dataSync() as Float32Array);
+    tf.dispose([x, y]);
+    return out;
+  };
+  const logits = async (images: Uint8Array, n: number): Promise<Float32Array> => outputs(zm.model, input(images, n));
+  const tailLogits = async (s: string, values: Float32Array, shape: number[], n: number): Promise<Float32Array> => {
+    const tail = (await split(s)).tail;
+    return outputs(tail, tf.tensor(values, [n, ...shape]));
+  };
   return {
     name,
     codecInfo: codecInfoOf(zm),
-    async classify(images, n) {
-      const x = input(images, n);
-      const y = zm.model.predict(x) as tf.Tensor;
-      const pred = argmax(y);
-      tf.dispose([x, y]);
-      return pred;
-    },
+    classify: async (images, n) => argmaxRows(await logits(images, n), n),
+    logits,
     async head(s, images, n) {
       const x = input(images, n);
       const y = (await split(s)).head.predict(x) as tf.Tensor;
@@ -100,13 +103,8 @@ export async function loadZooRunner(name: string, zooDir: string, norm?: Normali
       tf.dispose([x, ...arr]);
       return out;
     },
-    async tailClassify(s, values, shape, n) {
-      const x = tf.tensor(values, [n, ...shape]);
-      const y = (await split(s)).tail.predict(x) as tf.Tensor;
-      const pred = argmax(y);
-      tf.dispose([x, y]);
-      return pred;
-    },
+    tailClassify: async (s, values, shape, n) => argmaxRows(await tailLogits(s, values, shape, n), n),
+    tailLogits,
   };
 }
 
@@ -119,6 +117,21 @@ export async function loadModelOnnxRunner(name: string, source: string, onnx: st
   await prepareModel(source);
   const e = resolveZooModel(source);
   return loadOnnxRunner(name, onnx, { splits: e.meta.splitPoints, norm: norm ?? grayNormalization(e.meta.input), codecInfo: codecInfoOf(e) });
+}
+
+/**
+ * The runner of one model (a zoo name or a model folder) on `forced`, or on the runtime
+ * measurement would choose for it (model/runtime.ts chooseRuntime: ONNX Runtime where the
+ * model has an ONNX file and onnxruntime-node loads, else tfjs; SPLITSIM_RUNTIME forces one),
+ * with the backend string its results carry (as measurement results do, to compare them).
+ */
+export async function loadModelRunner(model: string, zooDir: string, forced?: RuntimeName | 'auto', via?: string): Promise<{ runner: ModelRunner; entry: ZooEntry; backend: string }> {
+  await prepareModel(model);
+  const entry = resolveZooModel(model, zooDir);
+  const runtime = chooseRuntime({ where: modelSource(entry), tfjs: entry.tfjs, onnx: entry.onnx?.file }, forced, via);
+  if (runtime === 'onnxruntime') return { runner: await loadModelOnnxRunner(entry.name, modelSource(entry), entry.onnx!.file), entry, backend: ORT_BACKEND };
+  const backend = await initBackend();
+  return { runner: await loadZooRunner(path.basename(entry.dir), path.dirname(entry.dir)), entry, backend };
 }
 
 /** The job environment of real measurements: the chosen tfjs backend or ONNX Runtime, model folders, datasets. */

@@ -83,14 +83,14 @@ export interface RuntimeChoice {
  * that is forced onto the other, or an ONNX-only model where onnxruntime-node cannot load,
  * is a UserError naming it.
  */
-export function chooseRuntime(m: RuntimeChoice, forced: RuntimeName | 'auto' = forcedRuntime()): RuntimeName {
+export function chooseRuntime(m: RuntimeChoice, forced: RuntimeName | 'auto' = forcedRuntime(), via = 'SPLITSIM_RUNTIME'): RuntimeName {
   if (forced === 'auto') forced = forcedRuntime();
   if (forced === 'tfjs') {
-    if (!m.tfjs) throw new UserError(`${m.where}: SPLITSIM_RUNTIME=tfjs, but this model is ONNX only (no model.json)`);
+    if (!m.tfjs) throw new UserError(`${m.where}: ${via === 'SPLITSIM_RUNTIME' ? 'SPLITSIM_RUNTIME=tfjs' : `${via} tfjs`}, but this model is ONNX only (no model.json)`);
     return 'tfjs';
   }
   if (forced === 'onnxruntime') {
-    if (!m.onnx) throw new UserError(`${m.where}: SPLITSIM_RUNTIME=onnxruntime, but this model has no ONNX file (model.onnx)`);
+    if (!m.onnx) throw new UserError(`${m.where}: ${via === 'SPLITSIM_RUNTIME' ? 'SPLITSIM_RUNTIME=onnxruntime' : `${via} onnxruntime`}, but this model has no ONNX file (model.onnx)`);
     requireOrt(m.onnx);
     return 'onnxruntime';
   }

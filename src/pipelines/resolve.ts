@@ -16,9 +16,9 @@ import { analyzeModelSpec } from '../hardware/model-source';
 import { listRuntimes, loadProfile, withRuntime, type HardwareProfile } from '../hardware/profile';
 import type { MeasurementRow } from '../measure/aggregate';
 import { datasetFromScenario, type DataRef } from '../data/spec';
-import { measurePipelines } from '../measure/measure';
+import { measurePipelines, modelBackend } from '../measure/measure';
 import { prepareModels } from '../model/derive';
-import { describeBackend } from '../model/runtime';
+import { describeBackend, type RuntimeName } from '../model/runtime';
 import type { ModelAnalysis } from '../model/analysis';
 import { radioModel, type RadioModel } from '../network/radio';
 import { quantileSorted } from '../report/stats';
@@ -62,6 +62,8 @@ export interface ResolveOptions {
   only?: string[];
   zooDir?: string;
   workers?: number;
+  /** The model runtime measurement uses (default: SPLITSIM_RUNTIME, else as measurement chooses). */
+  runtime?: RuntimeName | 'auto';
   /** Progress and notes (stderr). */
   log?: (msg: string) => void;
 }
@@ -155,6 +157,7 @@ export async function resolveScenario(loaded: LoadedScenario, opts: ResolveOptio
       zooDir: opts.zooDir,
       modelDirs,
       workers: opts.workers,
+      runtime: opts.runtime,
     });
     log(`measurement: ${result.pipelines.length} pipeline(s) on ${result.indices.length} samples (${result.timing.measured} measured, ${result.timing.cached} from cache, ${result.timing.wallS.toFixed(1)} s, ${describeBackend(result.backend)})`);
     const analyses = new Map<string, ModelAnalysis>();
@@ -168,7 +171,8 @@ export async function resolveScenario(loaded: LoadedScenario, opts: ResolveOptio
     for (const m of result.pipelines) {
       records.push(measuredRecord(m.ref, m.results, m.row, {
         analysis: analyses.get(m.ref.model)!, device: device!, edge: edge!, costs: costs!, devScale, edgeScale,
-        maxBatch: s.edge.maxBatch, resultBytes, resultMean, deadlineMs: s.deadlineMs, backend: result.backend,
+        maxBatch: s.edge.maxBatch, resultBytes, resultMean, deadlineMs: s.deadlineMs, backend: modelBackend(result.info, m.ref.model),
+        edgeShare: s.edge.cpuShare ?? 1,
       }));
     }
     measurement = {
@@ -210,6 +214,8 @@ interface MeasuredContext {
   resultMean: number;
   deadlineMs?: number;
   backend: string;
+  /** edge.cpuShare: the edge's tail and decode times are divided by it. */
+  edgeShare: number;
 }
 
 function measuredRecord(
@@ -221,7 +227,7 @@ function measuredRecord(
   const n = r.bytes.length;
   const head = splitTimes(c.analysis, c.device, ref.split).headMs;
   const local = ref.split === DEVICE_ONLY;
-  const tailBatchMs = local ? new Float64Array(0) : Float64Array.from(splitTimesCurve(c.analysis, c.edge, ref.split, { maxBatch: c.maxBatch }), (t) => t.tailMs);
+  const tailBatchMs = local ? new Float64Array(0) : Float64Array.from(splitTimesCurve(c.analysis, c.edge, ref.split, { maxBatch: c.maxBatch }), (t) => t.tailMs / c.edgeShare);
   const deviceMs = new Float64Array(n);
   const decodeMs = new Float64Array(n);
   let costClass = '';
@@ -229,7 +235,7 @@ function measuredRecord(
   const cost = ref.codec ? classCost(c.costs, (costClass = entryOf(ref.codec).costClass(specParamsOf(ref.codec)))) : undefined;
   for (let k = 0; k < n; k++) {
     const e = cost ? predictCostMs(cost.encode, r.elements, r.bytes[k]) * c.devScale : 0;
-    const d = cost ? predictCostMs(cost.decode, r.elements, r.bytes[k]) * c.edgeScale : 0;
+    const d = cost ? (predictCostMs(cost.decode, r.elements, r.bytes[k]) * c.edgeScale) / c.edgeShare : 0;
     deviceMs[k] = head + e;
     decodeMs[k] = d;
     enc += e;

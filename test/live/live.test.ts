@@ -70,6 +70,25 @@ maybe('splitsim live (compiled CLI)', () => {
     expect(json.pipelines[0].shaper.chunks.uplink).toBeGreaterThanOrEqual(30);
   }, 240000);
 
+  test('--runtime onnxruntime: devices and server run ONNX Runtime, and send the bits its measurement coded', () => {
+    const out = path.join(work, 'ort');
+    const r = run(['live', '--scenario', SCENARIO, '--runtime', 'onnxruntime', '--requests', '16',
+      '--pipeline', 'teacher/stage2/quant[bits=4]', '--pipeline', 'student-b0.1/bottleneck/factorized', '--out', out]);
+    expect(r.stderr).not.toMatch(/internal error|payloads may differ/);
+    expect(r.code).toBe(0);
+    const rows = csv(path.join(out, 'live.csv'));
+    expect(rows).toHaveLength(2 * STAGES.length);
+    for (const x of rows) {
+      expect([x.device_backend, x.server_backend, x.measurement_backend]).toEqual(['onnxruntime', 'onnxruntime', 'onnxruntime']);
+      expect(Number(x.not_completed)).toBe(0);
+      expect(Number(x.payload_mismatches)).toBe(0);
+      expect(Number(x.outcome_mismatches)).toBe(0);
+    }
+    // The default (tfjs) run of the first test: the measurement ran on the devices' backend too.
+    const tiny = path.join(work, 'tiny', 'live.csv');
+    if (fs.existsSync(tiny)) expect(csv(tiny).every((x) => x.device_backend !== 'onnxruntime' && x.measurement_backend === x.device_backend)).toBe(true);
+  }, 240000);
+
   test('bad input exits 2 naming the flag, and writes nothing', () => {
     const out = path.join(work, 'bad');
     const a = run(['live', '--scenario', SCENARIO, '--pipeline', 'teacher/stage9/quant', '--out', out]);
@@ -78,6 +97,9 @@ maybe('splitsim live (compiled CLI)', () => {
     const b = run(['live', '--scenario', SCENARIO, '--requests', '0', '--out', out]);
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/--requests: expected an integer/);
+    const rt = run(['live', '--scenario', SCENARIO, '--runtime', 'tensorflow', '--out', out]);
+    expect(rt.code).toBe(2);
+    expect(rt.stderr).toMatch(/--runtime: expected tfjs or onnxruntime, got 'tensorflow'/);
     const c = run(['device', '--scenario', SCENARIO, '--server', 'ftp://x', '--out', out]);
     expect(c.code).toBe(2);
     expect(c.stderr).toMatch(/--server: only http:\/\//);

@@ -209,3 +209,56 @@ maybe('splitsim serve: batching, queued clients that leave, slow bodies, SIGTERM
     }
   }, 60000);
 });
+
+maybe('splitsim serve --cpu-share: a worker with a share of a core', () => {
+  test('holds each batch for its decode and tail time divided by the share, and still answers right', async () => {
+    const share = 0.25;
+    const srv = await serve(['--cpu-share', String(share)]);
+    try {
+      let work = 0;
+      const before = await stats(srv.url);
+      for (let k = 0; k < 30; k++) {
+        const r = await post(srv.url, good(k));
+        expect(r.status).toBe(200);
+        const b = r.body as { class: number; startMs: number; endMs: number; decodeMs: number; tailMs: number };
+        expect(b.class).toBe((await referenceClass(k)));
+        // Occupied for (decode + tail) / share, measured from the batch start, within timer slack.
+        expect(b.endMs - b.startMs).toBeGreaterThanOrEqual(((b.decodeMs + b.tailMs) / share) * 0.95);
+        work += b.decodeMs + b.tailMs;
+      }
+      const after = await stats(srv.url);
+      const busy = after.busyMs - before.busyMs;
+      expect(busy / work).toBeGreaterThan(0.95 / share);
+      expect(busy / work).toBeLessThan(1.5 / share);
+    } finally {
+      srv.proc.kill('SIGTERM');
+      await srv.exit;
+    }
+  }, 120000);
+
+  test('a share outside (0, 1] exits 2 naming the flag', async () => {
+    for (const bad of ['0', '1.5', 'x']) {
+      const proc = spawn(process.execPath, [BIN, 'serve', '--scenario', SCENARIO, '--cpu-share', bad], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      proc.stderr!.on('data', (b: Buffer) => { err += b.toString(); });
+      const code = await new Promise<number | null>((r) => proc.on('exit', (c) => r(c)));
+      expect(code).toBe(2);
+      expect(err).toMatch(/--cpu-share: expected a number above 0 and at most 1/);
+    }
+  }, 60000);
+});
+
+/** The class a full-speed server gives image k (the first one asked is started once). */
+let reference: Promise<Served> | undefined;
+async function referenceClass(k: number): Promise<number> {
+  reference ??= serve([]);
+  const srv = await reference;
+  return (await post(srv.url, good(k))).body.class as number;
+}
+afterAll(async () => {
+  if (reference) {
+    const srv = await reference;
+    srv.proc.kill('SIGTERM');
+    await srv.exit;
+  }
+});

@@ -100,6 +100,22 @@ describe('pipeline resolution', () => {
     expect(rec.tailBatchMs![7] / 8).toBeLessThan(rec.tailBatchMs![0]);
   });
 
+  test('edge.cpuShare s divides the edge tail (every batch size) and decode times by s, and nothing else', async () => {
+    const full = await resolveScenario({ scenario: scenario({ edge: { profile: 't4', workers: 1, maxBatch: 4, maxWaitMs: 1 } }), file: 'resolve-test.yaml' }, { only: [STUDENT] });
+    const part = await resolveScenario({ scenario: scenario({ edge: { profile: 't4', workers: 1, maxBatch: 4, maxWaitMs: 1, cpuShare: 0.25 } }), file: 'resolve-test.yaml' }, { only: [STUDENT] });
+    const a = full.records.find((x) => x.name === STUDENT)!, b = part.records.find((x) => x.name === STUDENT)!;
+    for (let k = 0; k < 4; k++) expect(b.tailBatchMs![k]).toBeCloseTo(a.tailBatchMs![k] * 4, 9);
+    const sa = a.samples!, sb = b.samples!;
+    expect(sa.decodeMs.some((d) => d > 0)).toBe(true);
+    for (let i = 0; i < sa.decodeMs.length; i++) {
+      expect(sb.decodeMs[i]).toBeCloseTo(sa.decodeMs[i] * 4, 9);
+      expect(sb.deviceMs[i]).toBe(sa.deviceMs[i]);
+      expect(sb.bytes[i]).toBe(sa.bytes[i]);
+    }
+    expect(() => scenario({ edge: { profile: 't4', cpuShare: 0 } })).toThrow(/edge\.cpuShare.*must be above 0/);
+    expect(() => scenario({ edge: { profile: 't4', cpuShare: 2 } })).toThrow(/edge\.cpuShare.*must be at most 1/);
+  });
+
   test('bad names are all reported at once, before anything is measured, naming file and field', async () => {
     const s = scenario({ pipelines: ['teacher/stage9/quant', 'teacher/input/jpg[quality=50]', { webp: { qualty: [50] } }, 'student-b0.3/bottleneck/factorized'] });
     const t0 = Date.now();
