@@ -14,6 +14,8 @@ export function liveOptions<T>(y: import('yargs').Argv<T>) {
     .option('pipeline', { type: 'string', array: true, describe: "run only these pipelines (repeatable; default: the scenario's offloading pipelines)" })
     .option('requests', { type: 'number', describe: "play this many requests (overrides the scenario's duration)" })
     .option('seed', { type: 'number', describe: "overrides the scenario's seed" })
+    .option('devices', { type: 'number', describe: "overrides the scenario's devices.count (the load)" })
+    .option('cpu-share', { type: 'number', describe: "overrides the scenario's edge.cpuShare (the share of a core each server worker gets)" })
     .option('samples', { type: 'number', describe: "test samples measured (overrides the scenario's samples)" })
     .option('device-profile', { type: 'string', describe: 'profile the prediction puts on the devices (default: host, this machine)' })
     .option('edge-profile', { type: 'string', describe: 'profile the prediction puts on the server (default: host)' })

@@ -46,6 +46,10 @@ export interface LiveArgs {
   /** Overrides the scenario's duration with this many requests. */
   requests?: number;
   seed?: number;
+  /** Overrides devices.count. */
+  devices?: number;
+  /** Overrides edge.cpuShare. */
+  cpuShare?: number;
   deviceProfile?: string;
   edgeProfile?: string;
   /** Calibrate this machine now and use that profile for device and server. */
@@ -82,6 +86,8 @@ function profileRef(v: string): string {
 export async function planLive(args: LiveArgs, log: (m: string) => void): Promise<LivePlan> {
   checkInt(args.requests, '--requests', 1, 10_000_000);
   checkInt(args.seed, '--seed', 0, 0xffffffff);
+  checkInt(args.devices, '--devices', 1, 10000);
+  if (args.cpuShare !== undefined && !(Number.isFinite(args.cpuShare) && args.cpuShare > 0 && args.cpuShare <= 1)) throw new UserError(`--cpu-share: expected a number above 0 and at most 1, got ${args.cpuShare}`);
   const runtime = liveRuntime(args.runtime);
   if (args.calibrate && (args.deviceProfile || args.edgeProfile)) throw new UserError('--calibrate: give either --calibrate or --device-profile/--edge-profile');
   const loaded = loadScenario(args.scenario);
@@ -105,8 +111,8 @@ export async function planLive(args: LiveArgs, log: (m: string) => void): Promis
     ...s,
     seed: args.seed ?? s.seed,
     duration: args.requests !== undefined ? { requests: args.requests } : s.duration,
-    devices: { ...s.devices, profile: deviceProfile },
-    edge: { ...s.edge, profile: edgeProfile },
+    devices: { ...s.devices, count: args.devices ?? s.devices.count, profile: deviceProfile },
+    edge: { ...s.edge, profile: edgeProfile, ...(args.cpuShare !== undefined ? { cpuShare: args.cpuShare } : {}) },
   };
   const refs = scenarioPipelines(loaded, args.pipeline);
   const names = refs.map(pipelineName);
@@ -332,7 +338,7 @@ export async function runLive(args: LiveArgs, log: (m: string) => void = () => u
   const { scenario, resolved, records, loaded } = plan;
   if (!resolved.measurement) throw new UserError(`${loaded.file}: no measured pipeline to run live`);
   const data = loadFashionMnistTest();
-  const serveArgs = ['serve', '--scenario', loaded.file, '--runtime', plan.runtime, ...records.flatMap((r) => ['--pipeline', r.name])];
+  const serveArgs = ['serve', '--scenario', loaded.file, '--runtime', plan.runtime, '--cpu-share', String(scenario.edge.cpuShare ?? 1), ...records.flatMap((r) => ['--pipeline', r.name])];
   log(`starting the tail server (${scenario.edge.workers} worker(s), maxBatch ${scenario.edge.maxBatch}, maxWaitMs ${scenario.edge.maxWaitMs}${scenario.edge.cpuShare !== undefined ? `, cpuShare ${scenario.edge.cpuShare}` : ''}; models on ${plan.runtime})`);
   const { child: server, ready: srv } = await Child.start<{ url: string; pipelines: string[]; backend: string }>(serveArgs, log);
   const runs: LivePipelineRun[] = [];

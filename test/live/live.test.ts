@@ -100,6 +100,12 @@ maybe('splitsim live (compiled CLI)', () => {
     const rt = run(['live', '--scenario', SCENARIO, '--runtime', 'tensorflow', '--out', out]);
     expect(rt.code).toBe(2);
     expect(rt.stderr).toMatch(/--runtime: expected tfjs or onnxruntime, got 'tensorflow'/);
+    const share = run(['live', '--scenario', SCENARIO, '--cpu-share', '0', '--out', out]);
+    expect(share.code).toBe(2);
+    expect(share.stderr).toMatch(/--cpu-share: expected a number above 0 and at most 1, got 0/);
+    const devices = run(['live', '--scenario', SCENARIO, '--devices', '2.5', '--out', out]);
+    expect(devices.code).toBe(2);
+    expect(devices.stderr).toMatch(/--devices: expected an integer from 1 to 10000, got 2.5/);
     const c = run(['device', '--scenario', SCENARIO, '--server', 'ftp://x', '--out', out]);
     expect(c.code).toBe(2);
     expect(c.stderr).toMatch(/--server: only http:\/\//);
