@@ -7,8 +7,7 @@
 import type { CommandModule } from 'yargs';
 import { loadScenario } from '../config/scenario';
 import { ZOO_DIR } from '../model/meta';
-import { scenarioPipelines, checkInt, checkMs, liveRuntime } from '../live/scenario';
-import { UserError } from '../util/errors';
+import { scenarioPipelines, checkInt, checkMs, checkShare, liveRuntime } from '../live/scenario';
 import { startTailServer } from '../live/server';
 
 interface ServeArgs {
@@ -54,7 +53,7 @@ const command: CommandModule<object, ServeArgs> = {
     checkInt(args.maxQueue, '--max-queue', 1, 1 << 24);
     checkInt(args.requestTimeoutMs, '--request-timeout-ms', 1, 3600000);
     checkInt(args.batchTimeoutMs, '--batch-timeout-ms', 1, 3600000);
-    if (args.cpuShare !== undefined && !(Number.isFinite(args.cpuShare) && args.cpuShare > 0 && args.cpuShare <= 1)) throw new UserError(`--cpu-share: expected a number above 0 and at most 1, got ${args.cpuShare}`);
+    checkShare(args.cpuShare, '--cpu-share');
     const runtime = liveRuntime(args.runtime);
     const loaded = loadScenario(args.scenario);
     const refs = scenarioPipelines(loaded, args.pipeline);

@@ -32,7 +32,7 @@ import { PACKAGE_ROOT, SPLITSIM_VERSION } from '../util/version';
 import { comparisonRows, agreement, LIVE_COLUMNS } from './compare';
 import { runDevices, scheduleOf, type DeviceRun } from './device';
 import { LivePipeline } from './pipeline';
-import { checkInt, liveRuntime, parseTarget, scenarioPipelines } from './scenario';
+import { checkInt, checkShare, liveRuntime, parseTarget, scenarioPipelines } from './scenario';
 import { chooseRuntime, type RuntimeName } from '../model/runtime';
 import type { ServerStats } from './server';
 import type { ShaperStats } from './shaper';
@@ -87,7 +87,7 @@ export async function planLive(args: LiveArgs, log: (m: string) => void): Promis
   checkInt(args.requests, '--requests', 1, 10_000_000);
   checkInt(args.seed, '--seed', 0, 0xffffffff);
   checkInt(args.devices, '--devices', 1, 10000);
-  if (args.cpuShare !== undefined && !(Number.isFinite(args.cpuShare) && args.cpuShare > 0 && args.cpuShare <= 1)) throw new UserError(`--cpu-share: expected a number above 0 and at most 1, got ${args.cpuShare}`);
+  checkShare(args.cpuShare, '--cpu-share');
   const runtime = liveRuntime(args.runtime);
   if (args.calibrate && (args.deviceProfile || args.edgeProfile)) throw new UserError('--calibrate: give either --calibrate or --device-profile/--edge-profile');
   const loaded = loadScenario(args.scenario);

@@ -6,7 +6,7 @@
 import type { LoadedScenario } from '../config/scenario';
 import { expandPipelines, Problems } from '../pipelines/expand';
 import { DEVICE_ONLY, pipelineName, type PipelineRef } from '../pipelines/ref';
-import type { RuntimeName } from '../model/runtime';
+import { forcedRuntime, parseRuntime, type RuntimeName } from '../model/runtime';
 import { UserError } from '../util/errors';
 
 /**
@@ -60,12 +60,13 @@ function namedPipelines(loaded: LoadedScenario, zooDir?: string): PipelineRef[] 
  * prediction's measurement runs on the same one, so devices send the measured bits.
  */
 export function liveRuntime(flag?: string): RuntimeName {
-  const v = flag ?? process.env.SPLITSIM_RUNTIME;
-  if (v === undefined || v.trim() === '' || v.trim().toLowerCase() === 'auto') return 'tfjs';
-  const r = v.trim().toLowerCase();
-  if (r === 'tfjs') return 'tfjs';
-  if (r === 'onnxruntime' || r === 'onnx' || r === 'ort') return 'onnxruntime';
-  throw new UserError(`${flag !== undefined ? '--runtime' : 'SPLITSIM_RUNTIME'}: expected tfjs or onnxruntime, got '${v}'`);
+  const r = flag !== undefined ? parseRuntime(flag, '--runtime', false) : forcedRuntime();
+  return r === 'auto' ? 'tfjs' : r;
+}
+
+/** Checks a share-of-a-core flag (0 < s <= 1); undefined passes. */
+export function checkShare(v: number | undefined, flag: string): void {
+  if (v !== undefined && !(Number.isFinite(v) && v > 0 && v <= 1)) throw new UserError(`${flag}: expected a number above 0 and at most 1, got ${v}`);
 }
 
 /** Checks an integer flag; undefined passes. */

@@ -163,13 +163,13 @@ export async function loadOnnxRunner(name: string, file: string, opts: { splits:
   const m = await OnnxSplitter.open(file, opts.splits);
   const shape = [...m.f.imageShape];
   const input = (images: Uint8Array, n: number) => normalizedInput(images, n, shape, opts.norm, m.f.layout);
+  const logits = (images: Uint8Array, n: number): Promise<Float32Array> => m.whole(input(images, n), n);
+  const tailLogits = (split: string, values: Float32Array, _shape: number[], n: number): Promise<Float32Array> => m.tail(split, m.fromCoded(split, values, n), n);
   return {
     name,
     codecInfo: opts.codecInfo,
-    async classify(images, n) {
-      return argmaxRows(await m.whole(input(images, n), n), n);
-    },
-    logits: (images, n) => m.whole(input(images, n), n),
+    classify: async (images, n) => argmaxRows(await logits(images, n), n),
+    logits,
     async head(split, images, n) {
       const [v] = await m.heads([split], input(images, n), n);
       return m.toCoded(split, v, n);
@@ -178,9 +178,7 @@ export async function loadOnnxRunner(name: string, file: string, opts: { splits:
       const vs = await m.heads(list, input(images, n), n);
       return new Map(list.map((s, i) => [s, m.toCoded(s, vs[i], n)]));
     },
-    async tailClassify(split, values, _shape, n) {
-      return argmaxRows(await m.tail(split, m.fromCoded(split, values, n), n), n);
-    },
-    tailLogits: (split, values, _shape, n) => m.tail(split, m.fromCoded(split, values, n), n),
+    tailClassify: async (split, values, shape, n) => argmaxRows(await tailLogits(split, values, shape, n), n),
+    tailLogits,
   };
 }

@@ -59,13 +59,21 @@ export function requireOrt(file: string): Ort {
   return mod;
 }
 
-/** The runtime SPLITSIM_RUNTIME asks for ('auto' when unset). */
-export function forcedRuntime(): RuntimeName | 'auto' {
-  const v = (process.env.SPLITSIM_RUNTIME ?? '').trim().toLowerCase();
-  if (v === '' || v === 'auto') return 'auto';
+/**
+ * A runtime as a user names it (tfjs; onnxruntime, onnx or ort; with `allowAuto`, auto or
+ * nothing), or a UserError naming `where`.
+ */
+export function parseRuntime(value: string | undefined, where: string, allowAuto = true): RuntimeName | 'auto' {
+  const v = (value ?? '').trim().toLowerCase();
+  if (allowAuto && (v === '' || v === 'auto')) return 'auto';
   if (v === 'tfjs') return 'tfjs';
   if (v === 'onnxruntime' || v === 'onnx' || v === 'ort') return 'onnxruntime';
-  throw new UserError(`SPLITSIM_RUNTIME: expected tfjs, onnxruntime or auto, got '${process.env.SPLITSIM_RUNTIME}'`);
+  throw new UserError(`${where}: expected ${allowAuto ? 'tfjs, onnxruntime or auto' : 'tfjs or onnxruntime'}, got '${value}'`);
+}
+
+/** The runtime SPLITSIM_RUNTIME asks for ('auto' when unset). */
+export function forcedRuntime(): RuntimeName | 'auto' {
+  return parseRuntime(process.env.SPLITSIM_RUNTIME, 'SPLITSIM_RUNTIME');
 }
 
 let fallbackSaid = false;
